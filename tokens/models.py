@@ -1,0 +1,196 @@
+import uuid
+from datetime import datetime, timedelta
+from urllib.parse import urlsplit
+
+from django.conf import settings
+from django.core.validators import RegexValidator
+from django.db import models
+from django.db.models.functions import Lower
+from django.utils import timezone
+
+from tenants.models import Application, Tenant
+from tokens import encryption
+
+token_name_validator = RegexValidator(
+    r"^[A-Za-z0-9]+( [A-Za-z0-9]+)*$",
+    "Use letters, numbers and single spaces only, for example Jira Sales 2.",
+    code="invalid_name",
+)
+
+
+class RenewalRate(models.IntegerChoices):
+    """How often the token is renewed, in minutes; 0 turns renewal off."""
+
+    DISABLED = 0, "Disabled"
+    EVERY_15_MINUTES = 15, "Every 15 minutes"
+    EVERY_HALF_HOUR = 30, "Every half an hour"
+    EVERY_HOUR = 60, "Every hour"
+
+
+class TokenStatus(models.TextChoices):
+    NOT_CONNECTED = "not_connected", "Not connected"
+    CONNECTED = "connected", "Connected"
+    RENEWAL_FAILING = "renewal_failing", "Renewal failing"
+    CONSENT_NEEDED = "consent_needed", "Consent needed"
+
+
+class AccessToken(models.Model):
+    """A tenant's OAuth 2.0 connection to one Jira Software site.
+
+    Global when `application` is empty (every application of the tenant may use it),
+    application-level otherwise. Consumer secret, access token and refresh token are
+    stored encrypted and bound to this row; read and write them with get_secret()
+    and set_secret().
+    """
+
+    SECRET_FIELDS = ("consumer_secret", "access_token", "refresh_token")
+
+    id = models.UUIDField(primary_key=True, default=uuid.uuid4, editable=False)
+    tenant = models.ForeignKey(Tenant, on_delete=models.CASCADE, related_name="tokens")
+    application = models.ForeignKey(
+        Application,
+        on_delete=models.CASCADE,
+        null=True,
+        blank=True,
+        related_name="tokens",
+    )
+    name = models.CharField(max_length=100, validators=[token_name_validator])
+    portal_url = models.URLField(max_length=300)
+    consumer_key = models.CharField(max_length=200)
+    consumer_secret_encrypted = models.TextField(blank=True)
+    callback_url = models.URLField(max_length=300)
+    description = models.TextField(blank=True)
+    access_token_encrypted = models.TextField(blank=True)
+    refresh_token_encrypted = models.TextField(blank=True)
+    access_token_expires_at = models.DateTimeField(null=True, blank=True)
+    scopes = models.TextField(blank=True)
+    cloud_id = models.CharField(max_length=64, blank=True)
+    site_url = models.URLField(max_length=300, blank=True)
+    renewal_rate = models.PositiveSmallIntegerField(
+        choices=RenewalRate.choices, default=RenewalRate.EVERY_HOUR
+    )
+    status = models.CharField(
+        max_length=20, choices=TokenStatus.choices, default=TokenStatus.NOT_CONNECTED
+    )
+    connected_at = models.DateTimeField(null=True, blank=True)
+    next_renewal_at = models.DateTimeField(null=True, blank=True)
+    last_renewed_at = models.DateTimeField(null=True, blank=True)
+    last_error = models.TextField(blank=True)
+    created_at = models.DateTimeField(auto_now_add=True)
+    updated_at = models.DateTimeField(auto_now=True)
+
+    class Meta:
+        ordering = ["name"]
+        constraints = [
+            models.UniqueConstraint(
+                "tenant",
+                Lower("name"),
+                condition=models.Q(application__isnull=True),
+                name="token_unique_global_name",
+                violation_error_message="A global token with this name already exists.",
+            ),
+            models.UniqueConstraint(
+                "tenant",
+                "application",
+                Lower("name"),
+                condition=models.Q(application__isnull=False),
+                name="token_unique_application_name",
+                violation_error_message=(
+                    "This application already has a token with this name."
+                ),
+            ),
+        ]
+
+    def __str__(self) -> str:
+        return self.name
+
+    @property
+    def is_global(self) -> bool:
+        return self.application_id is None
+
+    @property
+    def portal_host(self) -> str:
+        return (urlsplit(self.portal_url).hostname or "").lower()
+
+    def _secret_context(self, field: str) -> str:
+        return f"tokens.accesstoken:{self.pk}:{field}"
+
+    def has_secret(self, field: str) -> bool:
+        return bool(getattr(self, f"{field}_encrypted"))
+
+    def get_secret(self, field: str) -> str:
+        """Return the decrypted secret, or "" when none is stored."""
+        if field not in self.SECRET_FIELDS:
+            raise ValueError(f"{field!r} is not a secret field of AccessToken.")
+        stored = getattr(self, f"{field}_encrypted")
+        if not stored:
+            return ""
+        return encryption.decrypt(stored, context=self._secret_context(field))
+
+    def set_secret(self, field: str, value: str) -> None:
+        if field not in self.SECRET_FIELDS:
+            raise ValueError(f"{field!r} is not a secret field of AccessToken.")
+        stored = encryption.encrypt(value, context=self._secret_context(field)) if value else ""
+        setattr(self, f"{field}_encrypted", stored)
+
+    def expires_within(self, seconds: int, *, now: datetime | None = None) -> bool:
+        """Tell whether the access token is expired or expires within `seconds`.
+
+        A token pasted by hand has no known expiry and counts as valid.
+        """
+        if self.access_token_expires_at is None:
+            return False
+        now = now or timezone.now()
+        return self.access_token_expires_at <= now + timedelta(seconds=seconds)
+
+    def compute_next_renewal(self, *, now: datetime) -> datetime | None:
+        """Return when the token should next be renewed.
+
+        The renewal rate sets the pace, but renewal never waits past the refresh
+        margin before the access token expires, since Jira stops honouring it then.
+        """
+        if self.renewal_rate == RenewalRate.DISABLED or not self.has_secret(
+            "refresh_token"
+        ):
+            return None
+        due = now + timedelta(minutes=self.renewal_rate)
+        if self.access_token_expires_at is not None:
+            margin = timedelta(seconds=settings.JIRA_TOKEN_REFRESH_MARGIN)
+            due = min(due, self.access_token_expires_at - margin)
+        return max(due, now)
+
+
+class AuditEvent(models.Model):
+    """A record of a change, consent or renewal; never holds secret values."""
+
+    class Action(models.TextChoices):
+        TOKEN_CREATED = "token_created", "Token created"
+        TOKEN_UPDATED = "token_updated", "Token updated"
+        TOKEN_DELETED = "token_deleted", "Token deleted"
+        CONSENT_STARTED = "consent_started", "Consent started"
+        CONSENT_COMPLETED = "consent_completed", "Consent completed"
+        CONSENT_FAILED = "consent_failed", "Consent failed"
+        TOKEN_RENEWED = "token_renewed", "Token renewed"
+        RENEWAL_FAILED = "renewal_failed", "Renewal failed"
+
+    tenant = models.ForeignKey(Tenant, on_delete=models.CASCADE, related_name="+")
+    token = models.ForeignKey(
+        AccessToken, on_delete=models.SET_NULL, null=True, blank=True, related_name="+"
+    )
+    token_name = models.CharField(max_length=100)
+    actor = models.ForeignKey(
+        settings.AUTH_USER_MODEL,
+        on_delete=models.SET_NULL,
+        null=True,
+        blank=True,
+        related_name="+",
+    )
+    action = models.CharField(max_length=30, choices=Action.choices)
+    detail = models.TextField(blank=True)
+    created_at = models.DateTimeField(auto_now_add=True, db_index=True)
+
+    class Meta:
+        ordering = ["-created_at"]
+
+    def __str__(self) -> str:
+        return f"{self.get_action_display()}: {self.token_name}"

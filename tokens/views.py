@@ -1,0 +1,223 @@
+import secrets
+import time
+
+from django.conf import settings
+from django.contrib import messages
+from django.contrib.auth.decorators import login_required
+from django.core.exceptions import PermissionDenied
+from django.http import HttpRequest, HttpResponse, HttpResponseRedirect
+from django.shortcuts import redirect, render
+from django.urls import reverse
+from django.utils.crypto import constant_time_compare
+from django.views.decorators.http import require_GET, require_http_methods, require_POST
+
+from tenants.models import Application
+from tenants.selectors import get_for_member_or_404, tenant_scoped
+from tokens import oauth, services
+from tokens.forms import AccessTokenForm
+from tokens.models import AccessToken, AuditEvent
+
+_CONSENTS_SESSION_KEY = "jira_consents"
+
+
+def _require_membership(request: HttpRequest) -> None:
+    if request.membership is None:
+        raise PermissionDenied("You are not a member of any tenant.")
+
+
+def _default_callback_url(request: HttpRequest) -> str:
+    return request.build_absolute_uri(reverse("tokens:callback"))
+
+
+@login_required
+@require_GET
+def token_list(request: HttpRequest) -> HttpResponse:
+    _require_membership(request)
+    tokens = tenant_scoped(AccessToken.objects, request.membership).select_related(
+        "application"
+    )
+    return render(
+        request,
+        "tokens/token_list.html",
+        {"tokens": tokens, "callback_url": _default_callback_url(request)},
+    )
+
+
+@login_required
+@require_http_methods(["GET", "POST"])
+def token_create(request: HttpRequest) -> HttpResponse:
+    _require_membership(request)
+    if not request.membership.is_administrator:
+        raise PermissionDenied
+    application = None
+    if request.GET.get("application"):
+        application = get_for_member_or_404(
+            request, Application.objects, pk=request.GET["application"]
+        )
+
+    form = AccessTokenForm(
+        request.POST or None,
+        tenant=request.membership.tenant,
+        application=application,
+        initial={"callback_url": _default_callback_url(request)},
+    )
+    if request.method == "POST" and form.is_valid():
+        token = services.token_create(
+            tenant=request.membership.tenant,
+            application=application,
+            fields=form.to_fields(),
+            actor=request.user,
+        )
+        messages.success(request, f"Token {token.name} saved.")
+        if "_connect" in request.POST:
+            return _start_consent(request, token)
+        return redirect("tokens:edit", token_id=token.pk)
+
+    return render(
+        request,
+        "tokens/token_form.html",
+        {"form": form, "token": None, "application": application},
+    )
+
+
+@login_required
+@require_http_methods(["GET", "POST"])
+def token_edit(request: HttpRequest, token_id: str) -> HttpResponse:
+    token = get_for_member_or_404(
+        request,
+        AccessToken.objects.select_related("application"),
+        write=request.method == "POST",
+        pk=token_id,
+    )
+    form = AccessTokenForm(
+        request.POST or None,
+        tenant=token.tenant,
+        application=token.application,
+        instance=token,
+    )
+    if request.method == "POST" and form.is_valid():
+        token = services.token_update(token=token, fields=form.to_fields(), actor=request.user)
+        messages.success(request, f"Token {token.name} saved.")
+        if "_connect" in request.POST:
+            return _start_consent(request, token)
+        return redirect("tokens:edit", token_id=token.pk)
+
+    events = AuditEvent.objects.filter(token=token)[:20]
+    return render(
+        request,
+        "tokens/token_form.html",
+        {"form": form, "token": token, "application": token.application, "events": events},
+    )
+
+
+@login_required
+@require_http_methods(["GET", "POST"])
+def token_delete(request: HttpRequest, token_id: str) -> HttpResponse:
+    token = get_for_member_or_404(
+        request, AccessToken.objects, write=True, pk=token_id
+    )
+    if request.method == "POST":
+        services.token_delete(token=token, actor=request.user)
+        messages.success(request, f"Token {token.name} deleted.")
+        return redirect("tokens:list")
+    return render(request, "tokens/token_confirm_delete.html", {"token": token})
+
+
+def _start_consent(request: HttpRequest, token: AccessToken) -> HttpResponse:
+    """Send the browser to Jira's consent page with a single-use state.
+
+    The state names the token and carries a random nonce that the session keeps,
+    so the callback can tell which token the reply is for and that this browser
+    started it.
+    """
+    nonce = secrets.token_urlsafe(32)
+    pending = request.session.get(_CONSENTS_SESSION_KEY, {})
+    pending[str(token.pk)] = {
+        "nonce": nonce,
+        "tenant_id": str(token.tenant_id),
+        "issued_at": time.time(),
+    }
+    request.session[_CONSENTS_SESSION_KEY] = pending
+
+    services.token_consent_started(token=token, actor=request.user)
+    url = oauth.authorize_url(
+        client_id=token.consumer_key,
+        redirect_uri=token.callback_url,
+        state=f"{token.pk}.{nonce}",
+    )
+    return HttpResponseRedirect(url)
+
+
+@login_required
+@require_POST
+def token_connect(request: HttpRequest, token_id: str) -> HttpResponse:
+    token = get_for_member_or_404(request, AccessToken.objects, write=True, pk=token_id)
+    return _start_consent(request, token)
+
+
+def _pop_pending_consent(request: HttpRequest, state: str) -> str:
+    """Consume the session's pending consent for `state` and return its token id.
+
+    Raises services.ConsentError when the state is malformed, unknown, already
+    used, expired or started by another tenant.
+    """
+    token_id, _, nonce = state.partition(".")
+    pending = request.session.get(_CONSENTS_SESSION_KEY, {})
+    entry = pending.pop(token_id, None) if token_id else None
+    request.session[_CONSENTS_SESSION_KEY] = pending
+
+    if entry is None or not constant_time_compare(entry["nonce"], nonce):
+        raise services.ConsentError(
+            "This consent reply does not match a consent started in this browser, or "
+            "it was already used. Click Get OAuth 2.0 Access Token to start again."
+        )
+    if time.time() - entry["issued_at"] > settings.JIRA_CONSENT_MAX_AGE:
+        raise services.ConsentError(
+            "This consent took too long and has expired. Click Get OAuth 2.0 Access "
+            "Token to start again."
+        )
+    if entry["tenant_id"] != str(request.membership.tenant_id):
+        raise services.ConsentError(
+            "This consent was started in another tenant. Switch back to it and start "
+            "again."
+        )
+    return token_id
+
+
+@login_required
+@require_GET
+def oauth_callback(request: HttpRequest) -> HttpResponse:
+    """Complete a consent: Jira redirects the administrator's browser here."""
+    _require_membership(request)
+    try:
+        token_id = _pop_pending_consent(request, request.GET.get("state", ""))
+    except services.ConsentError as exc:
+        messages.error(request, str(exc))
+        return redirect("tokens:list")
+
+    token = get_for_member_or_404(request, AccessToken.objects, write=True, pk=token_id)
+    error = request.GET.get("error")
+    if error == "access_denied":
+        messages.warning(
+            request, "Access was denied on Jira's consent page; the token is unchanged."
+        )
+        return redirect("tokens:edit", token_id=token.pk)
+    if error or not request.GET.get("code"):
+        description = request.GET.get("error_description", "no authorization code")
+        messages.error(
+            request,
+            f"Jira did not grant access ({error or 'missing code'}: {description[:200]}); "
+            "the token is unchanged.",
+        )
+        return redirect("tokens:edit", token_id=token.pk)
+
+    try:
+        token = services.token_consent_complete(
+            token=token, code=request.GET["code"], actor=request.user
+        )
+    except services.ConsentError as exc:
+        messages.error(request, f"{exc} The token is unchanged.")
+        return redirect("tokens:edit", token_id=token.pk)
+
+    messages.success(request, f"Token {token.name} is connected to {token.site_url}.")
+    return redirect("tokens:edit", token_id=token.pk)
