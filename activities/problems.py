@@ -1,0 +1,109 @@
+"""Errors of the REST API as RFC 9457 problem details (application/problem+json)."""
+
+import logging
+from typing import Any
+
+from django.http import Http404
+from rest_framework import exceptions, status
+from rest_framework.response import Response
+from rest_framework.views import exception_handler
+
+from activities.jira import JiraError, JiraUnavailableError
+from tokens.services import TokenUnusableError
+
+logger = logging.getLogger(__name__)
+
+PROBLEM_CONTENT_TYPE = "application/problem+json"
+_TYPE_PREFIX = "urn:manage-center:problem:"
+
+
+def problem_response(
+    *, status_code: int, kind: str, title: str, detail: str, **extra: Any
+) -> Response:
+    body = {
+        "type": f"{_TYPE_PREFIX}{kind}",
+        "title": title,
+        "status": status_code,
+        "detail": detail,
+        **extra,
+    }
+    return Response(body, status=status_code, content_type=PROBLEM_CONTENT_TYPE)
+
+
+def _from_jira(exc: JiraError) -> Response:
+    jira = {"status": exc.status, "errorMessages": exc.error_messages, "errors": exc.errors}
+    if exc.status == 401:
+        # Jira refused the token itself, which the caller cannot fix.
+        return problem_response(
+            status_code=status.HTTP_502_BAD_GATEWAY,
+            kind="jira-token-rejected",
+            title="Jira rejected the access token",
+            detail=(
+                f"Jira answered 401 ({exc.message or 'Unauthorized'}). An administrator "
+                "must get a new OAuth 2.0 access token, with the scopes this activity "
+                "needs."
+            ),
+            jira=jira,
+        )
+    if exc.status >= 500:
+        return problem_response(
+            status_code=status.HTTP_502_BAD_GATEWAY,
+            kind="jira-unavailable",
+            title="Jira failed",
+            detail=f"Jira answered HTTP {exc.status}; try again later.",
+            jira=jira,
+        )
+    response = problem_response(
+        status_code=exc.status,
+        kind="jira-error",
+        title="Jira rejected the request",
+        detail=str(exc),
+        jira=jira,
+    )
+    if exc.retry_after:
+        response["Retry-After"] = exc.retry_after
+    return response
+
+
+def problem_exception_handler(exc: Exception, context: dict[str, Any]) -> Response | None:
+    if isinstance(exc, JiraError):
+        return _from_jira(exc)
+    if isinstance(exc, JiraUnavailableError):
+        return problem_response(
+            status_code=status.HTTP_504_GATEWAY_TIMEOUT,
+            kind="jira-unavailable",
+            title="Jira is unavailable",
+            detail=str(exc),
+        )
+    if isinstance(exc, TokenUnusableError):
+        return problem_response(
+            status_code=status.HTTP_409_CONFLICT,
+            kind="token-unusable",
+            title="The access token cannot be used",
+            detail=str(exc),
+        )
+    if isinstance(exc, exceptions.ValidationError):
+        return problem_response(
+            status_code=status.HTTP_400_BAD_REQUEST,
+            kind="validation-error",
+            title="The request is invalid",
+            detail="One or more fields are invalid; see errors.",
+            errors=exc.detail,
+        )
+    if isinstance(exc, Http404):
+        exc = exceptions.NotFound()
+
+    response = exception_handler(exc, context)
+    if response is None:
+        return None
+    detail = response.data.get("detail", "") if isinstance(response.data, dict) else ""
+    problem = problem_response(
+        status_code=response.status_code,
+        kind=getattr(exc, "default_code", "error").replace("_", "-"),
+        title=str(getattr(exc, "default_detail", "Error")),
+        detail=str(detail),
+    )
+    for header in ("WWW-Authenticate", "Retry-After", "Allow"):
+        if header in response:
+            problem[header] = response[header]
+    return problem
