@@ -46,7 +46,7 @@ def ensure_virtualenv() -> None:
     print("Installing pinned dependencies (first run takes a minute) ...", flush=True)
     subprocess.run(
         [str(PYTHON), "-m", "pip", "install", "--quiet", "--disable-pip-version-check",
-         "-c", str(ROOT / "constraints.txt"), "-e", f"{ROOT}[dev]"],
+         "-r", str(ROOT / "constraints.txt")],
         check=True,
     )
     STAMP.write_text(wanted)
@@ -181,7 +181,7 @@ Press Ctrl-C to stop everything.
     )
 
 
-def test(args: argparse.Namespace) -> int:
+def test(pytest_args: list[str]) -> int:
     ensure_virtualenv()
     env = {
         **os.environ,
@@ -192,13 +192,13 @@ def test(args: argparse.Namespace) -> int:
     for name, host, port in (("PostgreSQL", "127.0.0.1", 5432), ("Redis", "127.0.0.1", 6379)):
         if not _port_open(host, port):
             print(
-                f"{name} is not answering on {host}:{port}. The tests need it: start it "
+                f"{name} is not reachable on {host}:{port}. The tests need it: start it "
                 "(bash .ci/run does), then run this again.",
                 flush=True,
             )
             return 2
     code = subprocess.run(
-        [str(PYTHON), "-m", "pytest", *args.pytest_args], cwd=ROOT, env=env
+        [str(PYTHON), "-m", "pytest", *pytest_args], cwd=ROOT, env=env
     ).returncode
     if code == 5:
         print("pytest collected no tests: that is a failure here.", flush=True)
@@ -212,10 +212,13 @@ def main() -> int:
     start_parser = commands.add_parser("start", help="run web, worker, beat and sandbox")
     start_parser.add_argument("--port", type=int, default=8000)
     start_parser.add_argument("--sandbox-port", type=int, default=8765)
-    test_parser = commands.add_parser("test", help="run the test suite")
-    test_parser.add_argument("pytest_args", nargs=argparse.REMAINDER)
-    args = parser.parse_args()
-    return start(args) if args.command == "start" else test(args)
+    commands.add_parser("test", help="run the test suite; other arguments go to pytest")
+    args, pytest_args = parser.parse_known_args()
+    if args.command == "start":
+        if pytest_args:
+            parser.error(f"unrecognized arguments: {' '.join(pytest_args)}")
+        return start(args)
+    return test(pytest_args)
 
 
 if __name__ == "__main__":

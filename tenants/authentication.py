@@ -25,7 +25,7 @@ class ApiKeyAuthentication(authentication.BaseAuthentication):
             return None
 
         key = key.strip()
-        parts = key.split("_")
+        parts = key.split("_", 2)
         if len(parts) != 3 or parts[0] != API_KEY_PREFIX:
             raise exceptions.AuthenticationFailed("The API key is malformed.")
 

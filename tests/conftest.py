@@ -2,7 +2,7 @@ import pytest
 
 from tests import factories
 
-# pytest_plugins = ["tests.sandbox_fixtures"]
+pytest_plugins = ["tests.sandbox_fixtures"]
 
 
 @pytest.fixture
