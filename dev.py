@@ -15,6 +15,7 @@ import signal
 import socket
 import subprocess
 import sys
+import threading
 import time
 import venv
 from pathlib import Path
@@ -78,16 +79,22 @@ class Processes:
         return process
 
     def stop(self) -> None:
+        # Only the group leaders get SIGTERM: Celery then shuts its pool down
+        # itself, which a signal to the whole group would interrupt.
         for _, process in self.children:
             if process.poll() is None:
-                os.killpg(process.pid, signal.SIGTERM)
-        deadline = time.monotonic() + 10
+                process.terminate()
+        deadline = time.monotonic() + 15
         for name, process in self.children:
             try:
                 process.wait(timeout=max(0.1, deadline - time.monotonic()))
             except subprocess.TimeoutExpired:
-                print(f"{name} did not stop within 10 s; killing it.", flush=True)
+                print(f"{name} did not stop within 15 s; killing it.", flush=True)
+            # Whatever is left of the group, such as pool workers, goes too.
+            try:
                 os.killpg(process.pid, signal.SIGKILL)
+            except ProcessLookupError:
+                pass
 
 
 def _interrupt(signum: int, frame: object) -> None:
@@ -109,6 +116,7 @@ def start(args: argparse.Namespace) -> int:
     }
 
     processes = Processes()
+    signal.signal(signal.SIGINT, _interrupt)
     signal.signal(signal.SIGTERM, _interrupt)
     try:
         sandbox = processes.spawn(
@@ -123,9 +131,12 @@ def start(args: argparse.Namespace) -> int:
             print(f"The Jira sandbox did not start: {ready or 'no output'}", flush=True)
             return 1
         print(ready, flush=True)
+        # The sandbox logs to stderr; draining stdout keeps a full pipe from
+        # blocking it.
+        threading.Thread(target=sandbox.stdout.read, daemon=True).start()
 
         manage = [str(PYTHON), "manage.py"]
-        subprocess.run([*manage, "migrate", "--no-input"], cwd=ROOT, env=env, check=True)
+        subprocess.run([*manage, "migrate", "--no-input", "--verbosity", "0"], cwd=ROOT, env=env, check=True)
         seeded = subprocess.run(
             [*manage, "seed_demo", "--sandbox-url", sandbox_url, "--site-url", site_url],
             cwd=ROOT, env=env, check=True, capture_output=True, text=True,
