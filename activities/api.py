@@ -16,7 +16,7 @@ from activities.serializers import (
     IssueCreateSerializer,
     IssueQuerySerializer,
 )
-from tokens.models import AccessToken
+from tokens.models import AccessToken, Flavour
 from tokens.selectors import token_get_for_api_key
 from tokens.services import token_prepare_for_use
 
@@ -28,7 +28,11 @@ def _jira_site(request: Request, token_id: UUID) -> jira.JiraSite:
     except AccessToken.DoesNotExist:
         raise NotFound(f"No access token {token_id} is available to this API key.")
     token = token_prepare_for_use(token=token)
-    return jira.JiraSite(cloud_id=token.cloud_id, access_token=token.get_secret("access_token"))
+    return jira.JiraSite(
+        api_base=token.jira_api_base(),
+        access_token=token.get_secret("access_token"),
+        is_cloud=token.flavour == Flavour.CLOUD,
+    )
 
 
 def _validated_issue_key(issue_key: str) -> str:

@@ -1,7 +1,8 @@
 """The Jira REST API client: one function per activity, no database access.
 
 Jira Cloud is reached through Atlassian's API gateway,
-{ATLASSIAN_API_URL}/ex/jira/{cloud_id}/rest/api/3/, with the token as Bearer.
+{ATLASSIAN_API_URL}/ex/jira/{cloud_id}/rest/api/3/, and Jira Data Center at
+{portal}/rest/api/2/, both with the OAuth access token as Bearer.
 """
 
 from dataclasses import dataclass
@@ -41,16 +42,18 @@ class JiraUnavailableError(Exception):
 
 @dataclass(frozen=True)
 class JiraSite:
-    cloud_id: str
+    """A Jira REST API root and the bearer token to call it with.
+
+    Cloud roots end in /rest/api/3 (via the gateway), Data Center roots in
+    /rest/api/2 (on the portal).
+    """
+
+    api_base: str
     access_token: str
+    is_cloud: bool = True
 
     def __repr__(self) -> str:
-        return f"JiraSite(cloud_id={self.cloud_id!r})"
-
-    @property
-    def api_base(self) -> str:
-        gateway = settings.ATLASSIAN_API_URL.rstrip("/")
-        return f"{gateway}/ex/jira/{quote(self.cloud_id, safe='')}/rest/api/3"
+        return f"JiraSite(api_base={self.api_base!r})"
 
 
 def _raise_for_error(response: requests.Response) -> None:

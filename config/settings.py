@@ -255,6 +255,9 @@ JIRA_OAUTH_SCOPES = env_str(
     "read:jira-work write:jira-work read:jira-user manage:jira-configuration "
     "offline_access",
 ).split()
+# Jira Data Center scopes are hierarchical (READ < WRITE < ADMIN < SYSTEM_ADMIN);
+# WRITE covers every activity but Create Project, which needs ADMIN.
+JIRA_DC_OAUTH_SCOPES = env_str("JIRA_DC_OAUTH_SCOPES", "WRITE").split()
 # Plain-http portal URLs are refused unless this is on (development against a
 # local Jira only).
 JIRA_ALLOW_HTTP = env_bool("JIRA_ALLOW_HTTP", False)

@@ -6,7 +6,7 @@ from django.conf import settings
 from django.core.exceptions import ValidationError
 
 from tenants.models import Application, Tenant
-from tokens.models import AccessToken, RenewalRate, token_name_validator
+from tokens.models import AccessToken, Flavour, RenewalRate, token_name_validator
 from tokens.services import TokenFields
 
 _KEY_PATTERN = re.compile(r"^[A-Za-z0-9._-]+$")
@@ -51,6 +51,15 @@ class AccessTokenForm(forms.Form):
         help_text=(
             "Specifies the unique name for your connection to Jira Software. "
             "Letters, numbers and spaces."
+        ),
+    )
+    flavour = forms.ChoiceField(
+        label="Jira Deployment",
+        choices=Flavour.choices,
+        initial=Flavour.CLOUD,
+        help_text=(
+            "Jira Cloud sites end in atlassian.net and use Atlassian's OAuth server. "
+            "Jira Data Center serves its own, under the portal URL."
         ),
     )
     portal_url = forms.URLField(
@@ -131,6 +140,7 @@ class AccessTokenForm(forms.Form):
                 "initial",
                 {
                     "name": instance.name,
+                    "flavour": instance.flavour,
                     "portal_url": instance.portal_url,
                     "consumer_key": instance.consumer_key,
                     "callback_url": instance.callback_url,
@@ -207,6 +217,7 @@ class AccessTokenForm(forms.Form):
         data = self.cleaned_data
         return TokenFields(
             name=data["name"],
+            flavour=data["flavour"],
             portal_url=data["portal_url"],
             consumer_key=data["consumer_key"],
             consumer_secret=data["consumer_secret"] or None,

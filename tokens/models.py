@@ -1,6 +1,6 @@
 import uuid
 from datetime import datetime, timedelta
-from urllib.parse import urlsplit
+from urllib.parse import quote, urlsplit
 
 from django.conf import settings
 from django.core.validators import RegexValidator
@@ -9,7 +9,7 @@ from django.db.models.functions import Lower
 from django.utils import timezone
 
 from tenants.models import Application, Tenant
-from tokens import encryption
+from tokens import encryption, oauth
 
 token_name_validator = RegexValidator(
     r"^[A-Za-z0-9]+( [A-Za-z0-9]+)*$",
@@ -25,6 +25,11 @@ class RenewalRate(models.IntegerChoices):
     EVERY_15_MINUTES = 15, "Every 15 minutes"
     EVERY_HALF_HOUR = 30, "Every half an hour"
     EVERY_HOUR = 60, "Every hour"
+
+
+class Flavour(models.TextChoices):
+    CLOUD = "cloud", "Jira Cloud"
+    DATA_CENTER = "data_center", "Jira Data Center"
 
 
 class TokenStatus(models.TextChoices):
@@ -55,6 +60,7 @@ class AccessToken(models.Model):
         related_name="tokens",
     )
     name = models.CharField(max_length=100, validators=[token_name_validator])
+    flavour = models.CharField(max_length=20, choices=Flavour.choices, default=Flavour.CLOUD)
     portal_url = models.URLField(max_length=300)
     consumer_key = models.CharField(max_length=200)
     consumer_secret_encrypted = models.TextField(blank=True)
@@ -111,6 +117,18 @@ class AccessToken(models.Model):
     @property
     def portal_host(self) -> str:
         return (urlsplit(self.portal_url).hostname or "").lower()
+
+    def oauth_server(self) -> oauth.OAuthServer:
+        if self.flavour == Flavour.DATA_CENTER:
+            return oauth.data_center_server(self.portal_url)
+        return oauth.cloud_server()
+
+    def jira_api_base(self) -> str:
+        """Return the REST API root for this token's site, without a trailing slash."""
+        if self.flavour == Flavour.DATA_CENTER:
+            return f"{self.portal_url.rstrip('/')}/rest/api/2"
+        gateway = settings.ATLASSIAN_API_URL.rstrip("/")
+        return f"{gateway}/ex/jira/{quote(self.cloud_id, safe='')}/rest/api/3"
 
     def _secret_context(self, field: str) -> str:
         return f"tokens.accesstoken:{self.pk}:{field}"

@@ -15,6 +15,7 @@ import requests
 from authlib.common.urls import url_decode
 from authlib.integrations.base_client import OAuthError as AuthlibOAuthError
 from authlib.integrations.requests_client import OAuth2Session
+from authlib.oauth2.rfc7636 import create_s256_code_challenge
 from django.conf import settings
 from django.utils import timezone
 
@@ -62,6 +63,50 @@ class TokenGrant:
         return f"TokenGrant(expires_at={self.expires_at!r}, scopes={self.scopes!r})"
 
 
+@dataclass(frozen=True)
+class OAuthServer:
+    """Where and how one flavour of Jira runs the OAuth 2.0 authorization code grant.
+
+    Jira Cloud uses Atlassian's central server, with JSON token requests and no
+    PKCE. Jira Data Center serves its own endpoints under the portal URL, takes
+    form-encoded token requests, supports PKCE and checks redirect_uri on refresh.
+    """
+
+    authorize_endpoint: str
+    token_endpoint: str
+    scopes: tuple[str, ...]
+    audience: str | None
+    uses_pkce: bool
+    json_token_requests: bool
+    redirect_uri_on_refresh: bool
+
+
+def cloud_server() -> OAuthServer:
+    base = settings.ATLASSIAN_AUTH_URL.rstrip("/")
+    return OAuthServer(
+        authorize_endpoint=f"{base}/authorize",
+        token_endpoint=f"{base}/oauth/token",
+        scopes=tuple(settings.JIRA_OAUTH_SCOPES),
+        audience=settings.ATLASSIAN_AUDIENCE,
+        uses_pkce=False,
+        json_token_requests=True,
+        redirect_uri_on_refresh=False,
+    )
+
+
+def data_center_server(portal_url: str) -> OAuthServer:
+    base = f"{portal_url.rstrip('/')}/rest/oauth2/latest"
+    return OAuthServer(
+        authorize_endpoint=f"{base}/authorize",
+        token_endpoint=f"{base}/token",
+        scopes=tuple(settings.JIRA_DC_OAUTH_SCOPES),
+        audience=None,
+        uses_pkce=True,
+        json_token_requests=False,
+        redirect_uri_on_refresh=True,
+    )
+
+
 def _client_secret_json(client, method: str, uri: str, headers: dict, body):
     """Send the token request as JSON with the client credentials in the body.
 
@@ -88,21 +133,19 @@ def _reject_unavailable(response: requests.Response) -> requests.Response:
     return response
 
 
-def _session(client_id: str, client_secret: str) -> OAuth2Session:
+def _session(server: OAuthServer, client_id: str, client_secret: str) -> OAuth2Session:
     session = OAuth2Session(
         client_id,
         client_secret,
-        token_endpoint_auth_method="client_secret_json",
+        token_endpoint_auth_method=(
+            "client_secret_json" if server.json_token_requests else "client_secret_post"
+        ),
     )
     session.register_client_auth_method(("client_secret_json", _client_secret_json))
     session.register_compliance_hook("access_token_response", _reject_unavailable)
     session.register_compliance_hook("refresh_token_response", _reject_unavailable)
     session.trust_env = False
     return session
-
-
-def _token_endpoint() -> str:
-    return f"{settings.ATLASSIAN_AUTH_URL.rstrip('/')}/oauth/token"
 
 
 def _to_grant(token: dict, *, fallback_refresh_token: str = "") -> TokenGrant:
@@ -141,35 +184,53 @@ def _map_error(exc: AuthlibOAuthError) -> OAuthError:
     )
 
 
-def authorize_url(*, client_id: str, redirect_uri: str, state: str) -> str:
+def authorize_url(
+    server: OAuthServer,
+    *,
+    client_id: str,
+    redirect_uri: str,
+    state: str,
+    code_verifier: str | None = None,
+) -> str:
     """Return the consent URL the administrator's browser is sent to."""
-    query = urlencode(
-        {
-            "audience": settings.ATLASSIAN_AUDIENCE,
-            "client_id": client_id,
-            "scope": " ".join(settings.JIRA_OAUTH_SCOPES),
-            "redirect_uri": redirect_uri,
-            "state": state,
-            "response_type": "code",
-            "prompt": "consent",
-        },
-        quote_via=quote,
-    )
-    return f"{settings.ATLASSIAN_AUTH_URL.rstrip('/')}/authorize?{query}"
+    params = {
+        "client_id": client_id,
+        "scope": " ".join(server.scopes),
+        "redirect_uri": redirect_uri,
+        "state": state,
+        "response_type": "code",
+        "prompt": "consent",
+    }
+    if server.audience:
+        params = {"audience": server.audience, **params}
+    if server.uses_pkce:
+        if not code_verifier:
+            raise ValueError("This server needs a PKCE code_verifier.")
+        params["code_challenge"] = create_s256_code_challenge(code_verifier)
+        params["code_challenge_method"] = "S256"
+    return f"{server.authorize_endpoint}?{urlencode(params, quote_via=quote)}"
 
 
 def exchange_code(
-    *, client_id: str, client_secret: str, code: str, redirect_uri: str
+    server: OAuthServer,
+    *,
+    client_id: str,
+    client_secret: str,
+    code: str,
+    redirect_uri: str,
+    code_verifier: str | None = None,
 ) -> TokenGrant:
     """Exchange an authorization code for an access token and a refresh token."""
-    session = _session(client_id, client_secret)
+    extra = {"code_verifier": code_verifier} if server.uses_pkce else {}
+    session = _session(server, client_id, client_secret)
     try:
         token = session.fetch_token(
-            _token_endpoint(),
+            server.token_endpoint,
             grant_type="authorization_code",
             code=code,
             redirect_uri=redirect_uri,
             timeout=settings.JIRA_HTTP_TIMEOUT,
+            **extra,
         )
     except AuthlibOAuthError as exc:
         raise _map_error(exc) from None
@@ -182,14 +243,23 @@ def exchange_code(
     return _to_grant(token)
 
 
-def refresh(*, client_id: str, client_secret: str, refresh_token: str) -> TokenGrant:
-    """Trade a refresh token for a new pair; Atlassian rotates the refresh token."""
-    session = _session(client_id, client_secret)
+def refresh(
+    server: OAuthServer,
+    *,
+    client_id: str,
+    client_secret: str,
+    refresh_token: str,
+    redirect_uri: str,
+) -> TokenGrant:
+    """Trade a refresh token for a new pair; both flavours rotate the refresh token."""
+    extra = {"redirect_uri": redirect_uri} if server.redirect_uri_on_refresh else {}
+    session = _session(server, client_id, client_secret)
     try:
         token = session.refresh_token(
-            _token_endpoint(),
+            server.token_endpoint,
             refresh_token=refresh_token,
             timeout=settings.JIRA_HTTP_TIMEOUT,
+            **extra,
         )
     except AuthlibOAuthError as exc:
         raise _map_error(exc) from None

@@ -10,7 +10,7 @@ from django.utils import timezone
 
 from tenants.models import Application, Tenant
 from tokens import oauth
-from tokens.models import AccessToken, AuditEvent, TokenStatus
+from tokens.models import AccessToken, AuditEvent, Flavour, TokenStatus
 
 logger = logging.getLogger(__name__)
 
@@ -72,6 +72,7 @@ class TokenFields:
     renewal_rate: int
     consumer_secret: str | None = None
     access_token: str | None = None
+    flavour: str = Flavour.CLOUD
 
     def __repr__(self) -> str:
         return f"TokenFields(name={self.name!r}, portal_url={self.portal_url!r})"
@@ -88,6 +89,7 @@ def token_create(
         tenant=tenant,
         application=application,
         name=fields.name,
+        flavour=fields.flavour,
         portal_url=fields.portal_url,
         consumer_key=fields.consumer_key,
         callback_url=fields.callback_url,
@@ -109,22 +111,25 @@ def token_update(
 ) -> AccessToken:
     """Apply the configuration screen's values to a token.
 
-    A new portal URL or consumer key disconnects the token: its grant belongs to the
+    A new portal URL, flavour or consumer key disconnects the token: its grant belongs to the
     old site and app, and no token may be sent to a new host before a new consent.
     """
     with transaction.atomic():
         token = AccessToken.objects.select_for_update().get(pk=token.pk)
         changed = [
             name
-            for name in ("name", "portal_url", "consumer_key", "callback_url",
-                         "description", "renewal_rate")
+            for name in ("name", "flavour", "portal_url", "consumer_key",
+                         "callback_url", "description", "renewal_rate")
             if getattr(token, name) != getattr(fields, name)
         ]
-        reconnect = token.portal_url != fields.portal_url or (
-            token.consumer_key != fields.consumer_key
+        reconnect = (
+            token.portal_url != fields.portal_url
+            or token.flavour != fields.flavour
+            or token.consumer_key != fields.consumer_key
         )
 
         token.name = fields.name
+        token.flavour = fields.flavour
         token.portal_url = fields.portal_url
         token.consumer_key = fields.consumer_key
         token.callback_url = fields.callback_url
@@ -183,23 +188,33 @@ def _match_site(token: AccessToken, sites: list[oauth.Site]) -> oauth.Site:
 
 
 def token_consent_complete(
-    *, token: AccessToken, code: str, actor: AbstractBaseUser | None = None
+    *,
+    token: AccessToken,
+    code: str,
+    code_verifier: str | None = None,
+    actor: AbstractBaseUser | None = None,
 ) -> AccessToken:
     """Exchange a consent's authorization code and store the connection.
 
     1. Exchange the code at the token endpoint.
-    2. Find the Jira site whose host matches the token's portal URL.
+    2. On Jira Cloud, find the site whose host matches the token's portal URL;
+       a Data Center token's site is its portal URL.
     3. Store the tokens, expiry, scopes and cloud id in one transaction.
     Any failure raises ConsentError and leaves the stored token as it was.
     """
     try:
         grant = oauth.exchange_code(
+            token.oauth_server(),
             client_id=token.consumer_key,
             client_secret=token.get_secret("consumer_secret"),
             code=code,
             redirect_uri=token.callback_url,
+            code_verifier=code_verifier,
         )
-        site = _match_site(token, oauth.accessible_resources(grant.access_token))
+        if token.flavour == Flavour.CLOUD:
+            site = _match_site(token, oauth.accessible_resources(grant.access_token))
+        else:
+            site = oauth.Site(id="", name="", url=token.portal_url, scopes=[])
     except (oauth.OAuthError, ConsentError) as exc:
         _audit(
             token=token, action=AuditEvent.Action.CONSENT_FAILED, actor=actor,
@@ -246,9 +261,11 @@ def token_renew(*, token_id: object, only_if_expiring: bool = False) -> AccessTo
 
         try:
             grant = oauth.refresh(
+                token.oauth_server(),
                 client_id=token.consumer_key,
                 client_secret=token.get_secret("consumer_secret"),
                 refresh_token=token.get_secret("refresh_token"),
+                redirect_uri=token.callback_url,
             )
         except (oauth.InvalidGrantError, oauth.InvalidClientError) as exc:
             token.status = TokenStatus.CONSENT_NEEDED
@@ -323,7 +340,7 @@ def token_prepare_for_use(*, token: AccessToken) -> AccessToken:
         except RenewalError as exc:
             if token.expires_within(0):
                 raise TokenUnusableError(str(exc)) from None
-    if not token.cloud_id:
+    if token.flavour == Flavour.CLOUD and not token.cloud_id:
         token = token_resolve_site(token=token)
     return token
 

@@ -131,19 +131,26 @@ def _start_consent(request: HttpRequest, token: AccessToken) -> HttpResponse:
     started it.
     """
     nonce = secrets.token_urlsafe(32)
+    server = token.oauth_server()
+    # PKCE's verifier is 43 to 128 characters of [A-Za-z0-9-._~]; 64 random
+    # bytes in base64url give 86.
+    code_verifier = secrets.token_urlsafe(64) if server.uses_pkce else None
     pending = request.session.get(_CONSENTS_SESSION_KEY, {})
     pending[str(token.pk)] = {
         "nonce": nonce,
         "tenant_id": str(token.tenant_id),
         "issued_at": time.time(),
+        "code_verifier": code_verifier,
     }
     request.session[_CONSENTS_SESSION_KEY] = pending
 
     services.token_consent_started(token=token, actor=request.user)
     url = oauth.authorize_url(
+        server,
         client_id=token.consumer_key,
         redirect_uri=token.callback_url,
         state=f"{token.pk}.{nonce}",
+        code_verifier=code_verifier,
     )
     return HttpResponseRedirect(url)
 
@@ -155,8 +162,8 @@ def token_connect(request: HttpRequest, token_id: str) -> HttpResponse:
     return _start_consent(request, token)
 
 
-def _pop_pending_consent(request: HttpRequest, state: str) -> str:
-    """Consume the session's pending consent for `state` and return its token id.
+def _pop_pending_consent(request: HttpRequest, state: str) -> dict:
+    """Consume the session's pending consent for `state` and return it.
 
     Raises services.ConsentError when the state is malformed, unknown, already
     used, expired or started by another tenant.
@@ -181,7 +188,7 @@ def _pop_pending_consent(request: HttpRequest, state: str) -> str:
             "This consent was started in another tenant. Switch back to it and start "
             "again."
         )
-    return token_id
+    return {"token_id": token_id, "code_verifier": entry.get("code_verifier")}
 
 
 @login_required
@@ -190,12 +197,14 @@ def oauth_callback(request: HttpRequest) -> HttpResponse:
     """Complete a consent: Jira redirects the administrator's browser here."""
     _require_membership(request)
     try:
-        token_id = _pop_pending_consent(request, request.GET.get("state", ""))
+        pending = _pop_pending_consent(request, request.GET.get("state", ""))
     except services.ConsentError as exc:
         messages.error(request, str(exc))
         return redirect("tokens:list")
 
-    token = get_for_member_or_404(request, AccessToken.objects, write=True, pk=token_id)
+    token = get_for_member_or_404(
+        request, AccessToken.objects, write=True, pk=pending["token_id"]
+    )
     error = request.GET.get("error")
     if error == "access_denied":
         messages.warning(
@@ -213,7 +222,10 @@ def oauth_callback(request: HttpRequest) -> HttpResponse:
 
     try:
         token = services.token_consent_complete(
-            token=token, code=request.GET["code"], actor=request.user
+            token=token,
+            code=request.GET["code"],
+            code_verifier=pending["code_verifier"],
+            actor=request.user,
         )
     except services.ConsentError as exc:
         messages.error(request, f"{exc} The token is unchanged.")

@@ -6,6 +6,7 @@ from tokens.models import RenewalRate
 
 VALID = {
     "name": "Jira Sales 2",
+    "flavour": "cloud",
     "portal_url": "https://acme.atlassian.net/",
     "consumer_key": "AbC123xyz",
     "consumer_secret": "s3cr3t-VALUE_x",
