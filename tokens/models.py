@@ -82,6 +82,8 @@ class AccessToken(models.Model):
     next_renewal_at = models.DateTimeField(null=True, blank=True)
     last_renewed_at = models.DateTimeField(null=True, blank=True)
     last_error = models.TextField(blank=True)
+    last_used_at = models.DateTimeField(null=True, blank=True)
+    use_count = models.PositiveBigIntegerField(default=0)
     created_at = models.DateTimeField(auto_now_add=True)
     updated_at = models.DateTimeField(auto_now=True)
 
@@ -203,7 +205,16 @@ class AuditEvent(models.Model):
         blank=True,
         related_name="+",
     )
+    class Result(models.TextChoices):
+        SUCCESS = "success", "Success"
+        FAILURE = "failure", "Failure"
+        DENIED = "denied", "Denied"
+
     action = models.CharField(max_length=30, choices=Action.choices)
+    result = models.CharField(max_length=10, choices=Result.choices, default=Result.SUCCESS)
+    api_key = models.ForeignKey(
+        "tenants.ApiKey", on_delete=models.SET_NULL, null=True, blank=True, related_name="+"
+    )
     detail = models.TextField(blank=True)
     created_at = models.DateTimeField(auto_now_add=True, db_index=True)
 

@@ -29,8 +29,10 @@ def _audit(
     action: str,
     actor: AbstractBaseUser | None = None,
     detail: str = "",
+    result: str = AuditEvent.Result.SUCCESS,
 ) -> None:
     AuditEvent.objects.create(
+        result=result,
         tenant_id=token.tenant_id,
         token=token if token.pk and not token._state.adding else None,
         token_name=token.name,
@@ -218,7 +220,7 @@ def token_consent_complete(
     except (oauth.OAuthError, ConsentError) as exc:
         _audit(
             token=token, action=AuditEvent.Action.CONSENT_FAILED, actor=actor,
-            detail=str(exc),
+            detail=str(exc), result=AuditEvent.Result.FAILURE,
         )
         raise ConsentError(str(exc)) from None
 
@@ -288,6 +290,7 @@ def token_renew(*, token_id: object, only_if_expiring: bool = False) -> AccessTo
                 else AuditEvent.Action.TOKEN_RENEWED
             ),
             detail=token.last_error,
+            result=AuditEvent.Result.FAILURE if failure else AuditEvent.Result.SUCCESS,
         )
     if failure is not None:
         logger.warning(
