@@ -1,33 +1,54 @@
 """REST API views: parse the request, run one activity, shape the answer."""
 
+from typing import Any
 from uuid import UUID
 
-from drf_spectacular.utils import extend_schema
+from django.conf import settings
+from drf_spectacular.utils import OpenApiExample, OpenApiParameter, extend_schema
 from rest_framework import serializers, status
 from rest_framework.exceptions import NotFound
+from rest_framework.parsers import MultiPartParser
 from rest_framework.request import Request
 from rest_framework.response import Response
 from rest_framework.views import APIView
 
 from activities import jira
+from activities.capabilities import token_capabilities
 from activities.serializers import (
-    ISSUE_KEY_OR_ID,
+    AssigneeSerializer,
+    CapabilitiesQuerySerializer,
+    CommentSerializer,
+    DeleteIssueQuerySerializer,
     IssueCreatedSerializer,
     IssueCreateSerializer,
+    IssueKeyPathSerializer,
     IssueQuerySerializer,
+    IssueUpdateSerializer,
+    ProjectCreateSerializer,
+    TransitionSerializer,
 )
+from activities.services import issue_transition
 from tokens.models import AccessToken, Flavour
 from tokens.selectors import token_get_for_api_key
 from tokens.services import token_prepare_for_use
 
+# Cloud accepts at most 60 files in one attachment request.
+MAX_FILES_PER_UPLOAD = 60
 
-def _jira_site(request: Request, token_id: UUID) -> jira.JiraSite:
-    """Return the Jira site of a token the caller may use, ready for a call."""
+ISSUE_KEY_PARAMETER = OpenApiParameter(
+    "issue_key", str, OpenApiParameter.PATH, description="Issue key (DEMO-12) or id."
+)
+
+
+def _usable_token(request: Request, token_id: UUID) -> AccessToken:
     try:
         token = token_get_for_api_key(api_key=request.auth, token_id=token_id)
     except AccessToken.DoesNotExist:
         raise NotFound(f"No access token {token_id} is available to this API key.")
-    token = token_prepare_for_use(token=token)
+    return token_prepare_for_use(token=token)
+
+
+def _site_for(token: AccessToken) -> jira.JiraSite:
     return jira.JiraSite(
         api_base=token.jira_api_base(),
         access_token=token.get_secret("access_token"),
@@ -35,31 +56,49 @@ def _jira_site(request: Request, token_id: UUID) -> jira.JiraSite:
     )
 
 
-def _validated_issue_key(issue_key: str) -> str:
-    try:
-        ISSUE_KEY_OR_ID(issue_key)
-    except Exception as exc:
-        raise serializers.ValidationError({"issue_key": list(exc.messages)}) from None
+def _jira_site(request: Request, token_id: UUID) -> jira.JiraSite:
+    """Return the Jira site of a token the caller may use, ready for a call."""
+    return _site_for(_usable_token(request, token_id))
+
+
+def _issue_key(issue_key: str) -> str:
+    path = IssueKeyPathSerializer(data={"issue_key": issue_key})
+    path.is_valid(raise_exception=True)
     return issue_key
+
+
+def _validated(serializer_class: type[serializers.Serializer], data: Any) -> Any:
+    serializer = serializer_class(data=data)
+    serializer.is_valid(raise_exception=True)
+    return serializer
 
 
 class IssueCreateApi(APIView):
     @extend_schema(
         operation_id="create_issue",
         summary="Create Issue",
-        description=(
-            "Create a Jira issue through the access token. Needs the Browse Projects "
-            "and Create Issues permissions in the project."
-        ),
+        description="Needs the Browse Projects and Create Issues permissions.",
         request=IssueCreateSerializer,
         responses={201: IssueCreatedSerializer},
+        examples=[
+            OpenApiExample(
+                "A task",
+                value={
+                    "project": "DEMO",
+                    "issue_type": "Task",
+                    "summary": "Printer on floor 3 is jammed",
+                    "description": "Reported by the front desk.\n\nPaper tray 2.",
+                    "labels": ["office"],
+                },
+                request_only=True,
+            )
+        ],
     )
     def post(self, request: Request, token_id: UUID) -> Response:
-        serializer = IssueCreateSerializer(data=request.data)
-        serializer.is_valid(raise_exception=True)
+        serializer = _validated(IssueCreateSerializer, request.data)
 
         site = _jira_site(request, token_id)
-        created = jira.create_issue(site, fields=serializer.to_jira_fields())
+        created = jira.create_issue(site, fields=serializer.to_jira_fields(site))
         return Response(created, status=status.HTTP_201_CREATED)
 
 
@@ -68,13 +107,12 @@ class IssueDetailApi(APIView):
         operation_id="get_issue_details",
         summary="Get Issue Details",
         description="Return Jira's issue. Needs the Browse Projects permission.",
-        parameters=[IssueQuerySerializer],
+        parameters=[ISSUE_KEY_PARAMETER, IssueQuerySerializer],
         responses={200: dict},
     )
     def get(self, request: Request, token_id: UUID, issue_key: str) -> Response:
-        _validated_issue_key(issue_key)
-        query = IssueQuerySerializer(data=request.query_params)
-        query.is_valid(raise_exception=True)
+        _issue_key(issue_key)
+        query = _validated(IssueQuerySerializer, request.query_params)
 
         site = _jira_site(request, token_id)
         issue = jira.get_issue(
@@ -84,3 +122,252 @@ class IssueDetailApi(APIView):
             expand=query.validated_data.get("expand"),
         )
         return Response(issue)
+
+    @extend_schema(
+        operation_id="update_issue",
+        summary="Update Issue",
+        description="Needs the Browse Projects and Edit Issues permissions.",
+        parameters=[ISSUE_KEY_PARAMETER],
+        request=IssueUpdateSerializer,
+        responses={204: None},
+        examples=[
+            OpenApiExample(
+                "New summary and labels",
+                value={"summary": "Printer fixed", "labels": ["office", "done"]},
+                request_only=True,
+            )
+        ],
+    )
+    def put(self, request: Request, token_id: UUID, issue_key: str) -> Response:
+        _issue_key(issue_key)
+        serializer = _validated(IssueUpdateSerializer, request.data)
+
+        site = _jira_site(request, token_id)
+        jira.update_issue(
+            site,
+            issue_key,
+            fields=serializer.to_jira_fields(site),
+            notify_users=serializer.validated_data["notify_users"],
+        )
+        return Response(status=status.HTTP_204_NO_CONTENT)
+
+    @extend_schema(
+        operation_id="delete_issue",
+        summary="Delete Issue",
+        description="Needs the Browse Projects and Delete Issues permissions.",
+        parameters=[ISSUE_KEY_PARAMETER, DeleteIssueQuerySerializer],
+        responses={204: None},
+    )
+    def delete(self, request: Request, token_id: UUID, issue_key: str) -> Response:
+        _issue_key(issue_key)
+        query = _validated(DeleteIssueQuerySerializer, request.query_params)
+
+        site = _jira_site(request, token_id)
+        jira.delete_issue(
+            site, issue_key, delete_subtasks=query.validated_data["delete_subtasks"]
+        )
+        return Response(status=status.HTTP_204_NO_CONTENT)
+
+
+class AssigneeApi(APIView):
+    @extend_schema(
+        operation_id="add_assignee",
+        summary="Add Assignee",
+        description=(
+            "Needs the Browse Projects and Assign Issues permissions; the assignee "
+            "needs Assignable User."
+        ),
+        parameters=[ISSUE_KEY_PARAMETER],
+        request=AssigneeSerializer,
+        responses={204: None},
+        examples=[
+            OpenApiExample(
+                "Jira Cloud", value={"account_id": "5b10ac8d82e05b22cc7d4ef5"},
+                request_only=True,
+            ),
+            OpenApiExample("Jira Data Center", value={"username": "jsmith"}, request_only=True),
+        ],
+    )
+    def put(self, request: Request, token_id: UUID, issue_key: str) -> Response:
+        _issue_key(issue_key)
+        serializer = _validated(AssigneeSerializer, request.data)
+
+        site = _jira_site(request, token_id)
+        user = serializer.user_for(is_cloud=site.is_cloud)
+        jira.add_assignee(site, issue_key, user=user)
+        return Response(status=status.HTTP_204_NO_CONTENT)
+
+
+class CommentApi(APIView):
+    @extend_schema(
+        operation_id="add_comments",
+        summary="Add Comments",
+        description="Needs the Browse Projects and Add Comments permissions.",
+        parameters=[ISSUE_KEY_PARAMETER],
+        request=CommentSerializer,
+        responses={201: dict},
+        examples=[
+            OpenApiExample("Plain text", value={"body": "Fixed in build 42."}, request_only=True)
+        ],
+    )
+    def post(self, request: Request, token_id: UUID, issue_key: str) -> Response:
+        _issue_key(issue_key)
+        serializer = _validated(CommentSerializer, request.data)
+
+        site = _jira_site(request, token_id)
+        try:
+            comment = jira.add_comment(
+                site,
+                issue_key,
+                body=serializer.validated_data["body"],
+                visibility=serializer.visibility(),
+            )
+        except ValueError as exc:
+            raise serializers.ValidationError({"body": [str(exc)]}) from None
+        return Response(comment, status=status.HTTP_201_CREATED)
+
+
+class AttachmentApi(APIView):
+    parser_classes = [MultiPartParser]
+
+    @extend_schema(
+        operation_id="add_attachment",
+        summary="Add Attachment",
+        description=(
+            "Upload one or more files as multipart/form-data parts named file. Needs "
+            "the Browse Projects and Create Attachments permissions."
+        ),
+        parameters=[ISSUE_KEY_PARAMETER],
+        request={
+            "multipart/form-data": {
+                "type": "object",
+                "properties": {
+                    "file": {"type": "array", "items": {"type": "string", "format": "binary"}}
+                },
+                "required": ["file"],
+            }
+        },
+        responses={200: dict},
+    )
+    def post(self, request: Request, token_id: UUID, issue_key: str) -> Response:
+        _issue_key(issue_key)
+        uploads = request.FILES.getlist("file")
+        self._check_uploads(uploads)
+
+        site = _jira_site(request, token_id)
+        attached = jira.add_attachments(
+            site,
+            issue_key,
+            files=[
+                (upload.name, upload, upload.content_type or "application/octet-stream")
+                for upload in uploads
+            ],
+        )
+        return Response(attached)
+
+    @staticmethod
+    def _check_uploads(uploads: list) -> None:
+        limit = settings.JIRA_MAX_ATTACHMENT_BYTES
+        if not uploads:
+            raise serializers.ValidationError(
+                {"file": ["Send at least one file, as a multipart part named file."]}
+            )
+        if len(uploads) > MAX_FILES_PER_UPLOAD:
+            raise serializers.ValidationError(
+                {"file": [f"Send at most {MAX_FILES_PER_UPLOAD} files per request; "
+                          f"got {len(uploads)}."]}
+            )
+        too_large = [upload.name for upload in uploads if upload.size > limit]
+        if too_large:
+            raise serializers.ValidationError(
+                {"file": [f"{', '.join(too_large)} exceeds the {limit}-byte limit per file."]}
+            )
+
+
+class TransitionApi(APIView):
+    @extend_schema(
+        operation_id="update_issue_status",
+        summary="Update Issue Status",
+        description=(
+            "Perform a workflow transition, chosen by transition_id, transition_name "
+            "or the target status_name. Needs the Browse Projects and Transition "
+            "Issues permissions."
+        ),
+        parameters=[ISSUE_KEY_PARAMETER],
+        request=TransitionSerializer,
+        responses={200: dict},
+        examples=[OpenApiExample("To Done", value={"status_name": "Done"}, request_only=True)],
+    )
+    def post(self, request: Request, token_id: UUID, issue_key: str) -> Response:
+        _issue_key(issue_key)
+        serializer = _validated(TransitionSerializer, request.data)
+
+        site = _jira_site(request, token_id)
+        data = serializer.validated_data
+        try:
+            result = issue_transition(
+                site,
+                issue_key,
+                transition_id=data.get("transition_id"),
+                transition_name=data.get("transition_name"),
+                status_name=data.get("status_name"),
+                fields=data.get("fields"),
+                comment=data.get("comment"),
+            )
+        except ValueError as exc:
+            raise serializers.ValidationError({"comment": [str(exc)]}) from None
+        return Response(result)
+
+
+class ProjectCreateApi(APIView):
+    @extend_schema(
+        operation_id="create_project",
+        summary="Create Project",
+        description="Needs the Administer Jira global permission.",
+        request=ProjectCreateSerializer,
+        responses={201: dict},
+        examples=[
+            OpenApiExample(
+                "A Kanban project on Jira Cloud",
+                value={
+                    "key": "SALES",
+                    "name": "Sales",
+                    "project_template_key": (
+                        "com.pyxis.greenhopper.jira:gh-simplified-kanban-classic"
+                    ),
+                    "lead_account_id": "5b10ac8d82e05b22cc7d4ef5",
+                },
+                request_only=True,
+            )
+        ],
+    )
+    def post(self, request: Request, token_id: UUID) -> Response:
+        serializer = _validated(ProjectCreateSerializer, request.data)
+
+        site = _jira_site(request, token_id)
+        details = serializer.to_jira_details(is_cloud=site.is_cloud)
+        created = jira.create_project(site, details=details)
+        return Response(created, status=status.HTTP_201_CREATED)
+
+
+class CapabilitiesApi(APIView):
+    @extend_schema(
+        operation_id="token_capabilities",
+        summary="Token capabilities",
+        description=(
+            "For each activity, whether the token may run it in the project, from "
+            "Jira's permissions and the OAuth scopes granted. Cached for 5 minutes."
+        ),
+        parameters=[CapabilitiesQuerySerializer],
+        responses={200: dict},
+    )
+    def get(self, request: Request, token_id: UUID) -> Response:
+        query = _validated(CapabilitiesQuerySerializer, request.query_params)
+
+        token = _usable_token(request, token_id)
+        site = _site_for(token)
+        project = query.validated_data.get("project")
+        capabilities = token_capabilities(
+            site, token_key=str(token.pk), granted_scopes=token.scopes, project_key=project
+        )
+        return Response({"project": project, "activities": capabilities})

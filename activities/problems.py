@@ -9,6 +9,7 @@ from rest_framework.response import Response
 from rest_framework.views import exception_handler
 
 from activities.jira import JiraError, JiraUnavailableError
+from activities.services import NoMatchingTransitionError
 from tokens.services import TokenUnusableError
 
 logger = logging.getLogger(__name__)
@@ -74,6 +75,14 @@ def problem_exception_handler(exc: Exception, context: dict[str, Any]) -> Respon
             kind="jira-unavailable",
             title="Jira is unavailable",
             detail=str(exc),
+        )
+    if isinstance(exc, NoMatchingTransitionError):
+        return problem_response(
+            status_code=status.HTTP_400_BAD_REQUEST,
+            kind="no-matching-transition",
+            title="No workflow transition matches",
+            detail=str(exc),
+            transitions=exc.transitions,
         )
     if isinstance(exc, TokenUnusableError):
         return problem_response(

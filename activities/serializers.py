@@ -1,9 +1,11 @@
 from typing import Any
 
 from django.core.validators import RegexValidator
+from drf_spectacular.utils import extend_schema_field
 from rest_framework import serializers
 
-from activities.adf import is_adf_document, text_to_adf
+from activities.adf import is_adf_document
+from activities.jira import JiraSite, rich_text, user_reference
 
 PROJECT_KEY_OR_ID = RegexValidator(
     r"^([A-Z][A-Z0-9_]{0,9}|[0-9]+)$",
@@ -31,6 +33,36 @@ FIELD_NAME = RegexValidator(
 EXPANDABLE = ["renderedFields", "names", "schema", "transitions", "editmeta", "changelog"]
 
 
+def _rich_text(site: JiraSite, field: str, value: str | dict[str, Any]) -> object:
+    try:
+        return rich_text(site, value)
+    except ValueError:
+        raise serializers.ValidationError(
+            {field: ["This token's Jira Data Center takes plain text here, not ADF."]}
+        ) from None
+
+
+def _user_for(
+    site: JiraSite, data: dict[str, Any], cloud_field: str, dc_field: str
+) -> str | None:
+    """Return the user named for the site's flavour, rejecting the other flavour's field."""
+    wanted, other = (cloud_field, dc_field) if site.is_cloud else (dc_field, cloud_field)
+    if other in data:
+        flavour = "Jira Cloud" if site.is_cloud else "Jira Data Center"
+        raise serializers.ValidationError(
+            {other: [f"This token is for {flavour}: give {wanted} instead."]}
+        )
+    return data.get(wanted)
+
+
+@extend_schema_field(
+    {
+        "oneOf": [
+            {"type": "string", "description": "Plain text."},
+            {"type": "object", "description": "An Atlassian Document Format document."},
+        ]
+    }
+)
 class RichTextField(serializers.Field):
     """Plain text, converted to an ADF document, or a ready ADF document."""
 
@@ -46,11 +78,11 @@ class RichTextField(serializers.Field):
         self.max_length = max_length
         super().__init__(**kwargs)
 
-    def to_internal_value(self, data: object) -> dict[str, Any]:
+    def to_internal_value(self, data: object) -> str | dict[str, Any]:
         if isinstance(data, str):
             if len(data) > self.max_length:
                 self.fail("too_long", max_length=self.max_length)
-            return text_to_adf(data)
+            return data
         if is_adf_document(data):
             return data
         self.fail("invalid")
@@ -73,6 +105,7 @@ class IssueCreateSerializer(serializers.Serializer):
     )
     priority = serializers.CharField(max_length=60, required=False)
     assignee_account_id = serializers.CharField(required=False, validators=[ACCOUNT_ID])
+    assignee_username = serializers.CharField(required=False, max_length=255)
     due_date = serializers.DateField(required=False, input_formats=["%Y-%m-%d"])
     extra_fields = serializers.DictField(required=False)
 
@@ -88,7 +121,7 @@ class IssueCreateSerializer(serializers.Serializer):
             CUSTOM_FIELD(key)
         return value
 
-    def to_jira_fields(self) -> dict[str, Any]:
+    def to_jira_fields(self, site: JiraSite) -> dict[str, Any]:
         data = self.validated_data
         project = data["project"]
         issue_type = data["issue_type"]
@@ -98,13 +131,14 @@ class IssueCreateSerializer(serializers.Serializer):
             "summary": data["summary"],
         }
         if "description" in data:
-            fields["description"] = data["description"]
+            fields["description"] = _rich_text(site, "description", data["description"])
         if "labels" in data:
             fields["labels"] = data["labels"]
         if "priority" in data:
             fields["priority"] = {"name": data["priority"]}
-        if "assignee_account_id" in data:
-            fields["assignee"] = {"accountId": data["assignee_account_id"]}
+        assignee = _user_for(site, data, "assignee_account_id", "assignee_username")
+        if assignee is not None:
+            fields["assignee"] = user_reference(site, assignee)
         if "due_date" in data:
             fields["duedate"] = data["due_date"].isoformat()
         fields.update(data.get("extra_fields", {}))
@@ -137,3 +171,221 @@ class IssueQuerySerializer(serializers.Serializer):
                 f"Cannot expand {', '.join(unknown)}; choose from {', '.join(EXPANDABLE)}."
             )
         return names
+
+
+class IssueKeyPathSerializer(serializers.Serializer):
+    issue_key = serializers.CharField(validators=[ISSUE_KEY_OR_ID])
+
+
+class UserField(serializers.CharField):
+    """A Jira user: an account id on Cloud, a username on Data Center."""
+
+    def __init__(self, **kwargs: Any) -> None:
+        super().__init__(max_length=255, **kwargs)
+
+
+class AssigneeSerializer(serializers.Serializer):
+    account_id = serializers.CharField(
+        required=False, allow_null=True, validators=[ACCOUNT_ID],
+        help_text='Jira Cloud account id; "-1" for the project default, null to unassign.',
+    )
+    username = serializers.CharField(
+        required=False, allow_null=True, max_length=255,
+        help_text='Jira Data Center username; "-1" for the project default, null to unassign.',
+    )
+
+    def validate(self, data: dict[str, Any]) -> dict[str, Any]:
+        given = [name for name in ("account_id", "username") if name in data]
+        if len(given) != 1:
+            raise serializers.ValidationError(
+                "Give exactly one of account_id (Jira Cloud) or username (Jira Data "
+                "Center); null unassigns and \"-1\" picks the project default."
+            )
+        return data
+
+    def user_for(self, *, is_cloud: bool) -> str | None:
+        field, other = ("account_id", "username") if is_cloud else ("username", "account_id")
+        if other in self.validated_data:
+            flavour = "Jira Cloud" if is_cloud else "Jira Data Center"
+            raise serializers.ValidationError(
+                {other: [f"This token is for {flavour}: give {field} instead."]}
+            )
+        return self.validated_data[field]
+
+
+class CommentSerializer(serializers.Serializer):
+    body = RichTextField()
+    visibility_type = serializers.ChoiceField(choices=["role", "group"], required=False)
+    visibility_value = serializers.CharField(max_length=255, required=False)
+
+    def validate(self, data: dict[str, Any]) -> dict[str, Any]:
+        if ("visibility_type" in data) != ("visibility_value" in data):
+            raise serializers.ValidationError(
+                "Give visibility_type and visibility_value together, or neither."
+            )
+        return data
+
+    def visibility(self) -> dict[str, str] | None:
+        data = self.validated_data
+        if "visibility_type" not in data:
+            return None
+        return {"type": data["visibility_type"], "value": data["visibility_value"]}
+
+
+class IssueUpdateSerializer(serializers.Serializer):
+    summary = serializers.CharField(max_length=255, required=False)
+    description = RichTextField(required=False, allow_null=True)
+    labels = serializers.ListField(
+        child=serializers.CharField(max_length=255, validators=[NO_WHITESPACE]),
+        required=False,
+        max_length=50,
+    )
+    priority = serializers.CharField(max_length=60, required=False)
+    due_date = serializers.DateField(required=False, allow_null=True, input_formats=["%Y-%m-%d"])
+    extra_fields = serializers.DictField(required=False)
+    notify_users = serializers.BooleanField(default=True)
+
+    validate_summary = IssueCreateSerializer.validate_summary
+    validate_extra_fields = IssueCreateSerializer.validate_extra_fields
+
+    def validate(self, data: dict[str, Any]) -> dict[str, Any]:
+        if not set(data) - {"notify_users"}:
+            raise serializers.ValidationError(
+                "Give at least one field to change: summary, description, labels, "
+                "priority, due_date or extra_fields."
+            )
+        return data
+
+    def to_jira_fields(self, site: JiraSite) -> dict[str, Any]:
+        data = self.validated_data
+        fields: dict[str, Any] = {}
+        for name in ("summary", "labels"):
+            if name in data:
+                fields[name] = data[name]
+        if "description" in data:
+            description = data["description"]
+            fields["description"] = (
+                None if description is None else _rich_text(site, "description", description)
+            )
+        if "priority" in data:
+            fields["priority"] = {"name": data["priority"]}
+        if "due_date" in data:
+            fields["duedate"] = data["due_date"].isoformat() if data["due_date"] else None
+        fields.update(data.get("extra_fields", {}))
+        return fields
+
+
+class TransitionSerializer(serializers.Serializer):
+    transition_id = serializers.RegexField(r"^[0-9]{1,10}$", required=False)
+    transition_name = serializers.CharField(max_length=255, required=False)
+    status_name = serializers.CharField(max_length=255, required=False)
+    fields = serializers.DictField(required=False)
+    comment = RichTextField(required=False)
+
+    def validate(self, data: dict[str, Any]) -> dict[str, Any]:
+        given = [n for n in ("transition_id", "transition_name", "status_name") if n in data]
+        if len(given) != 1:
+            raise serializers.ValidationError(
+                "Give exactly one of transition_id, transition_name or status_name."
+            )
+        return data
+
+
+class DeleteIssueQuerySerializer(serializers.Serializer):
+    delete_subtasks = serializers.BooleanField(
+        default=False, help_text="Also delete the issue's sub-tasks; without it, an "
+        "issue with sub-tasks is not deleted."
+    )
+
+
+PROJECT_KEY = RegexValidator(
+    r"^[A-Z][A-Z0-9]{1,9}$",
+    "Give a project key of 2 to 10 characters: an uppercase letter, then uppercase "
+    "letters or digits, for example SALES2.",
+)
+PROJECT_TYPES = ["software", "service_desk", "business"]
+TEMPLATE_TYPES = {
+    "com.pyxis.greenhopper.jira:": "software",
+    "com.atlassian.servicedesk:": "service_desk",
+    "com.atlassian.jira-core-project-templates:": "business",
+}
+
+
+class ProjectCreateSerializer(serializers.Serializer):
+    key = serializers.CharField(validators=[PROJECT_KEY])
+    name = serializers.CharField(max_length=80)
+    project_type_key = serializers.ChoiceField(choices=PROJECT_TYPES, required=False)
+    project_template_key = serializers.RegexField(
+        r"^[A-Za-z0-9.:_-]{1,255}$", required=False
+    )
+    lead_account_id = serializers.CharField(required=False, validators=[ACCOUNT_ID])
+    lead_username = serializers.CharField(required=False, max_length=255)
+    description = serializers.CharField(required=False, max_length=10000)
+    url = serializers.URLField(required=False)
+    assignee_type = serializers.ChoiceField(
+        choices=["PROJECT_LEAD", "UNASSIGNED"], required=False
+    )
+
+    def validate(self, data: dict[str, Any]) -> dict[str, Any]:
+        template = data.get("project_template_key")
+        if template:
+            implied = next(
+                (kind for prefix, kind in TEMPLATE_TYPES.items() if template.startswith(prefix)),
+                None,
+            )
+            if implied is None:
+                raise serializers.ValidationError(
+                    {"project_template_key": [
+                        f"{template} is not a known project template: use a key such as "
+                        "com.pyxis.greenhopper.jira:gh-simplified-kanban-classic."
+                    ]}
+                )
+            if data.get("project_type_key", implied) != implied:
+                raise serializers.ValidationError(
+                    {"project_type_key": [
+                        f"Template {template} makes a {implied} project, not "
+                        f"{data['project_type_key']}."
+                    ]}
+                )
+            data["project_type_key"] = implied
+        if "project_type_key" not in data:
+            raise serializers.ValidationError(
+                {"project_type_key": ["Give project_type_key or project_template_key."]}
+            )
+        leads = [name for name in ("lead_account_id", "lead_username") if name in data]
+        if len(leads) != 1:
+            raise serializers.ValidationError(
+                "Give exactly one of lead_account_id (Jira Cloud) or lead_username (Jira "
+                "Data Center)."
+            )
+        return data
+
+    def to_jira_details(self, *, is_cloud: bool) -> dict[str, Any]:
+        data = self.validated_data
+        lead_field, other = (
+            ("lead_account_id", "lead_username") if is_cloud else ("lead_username", "lead_account_id")
+        )
+        if other in data:
+            raise serializers.ValidationError(
+                {other: [f"This token's Jira takes {lead_field} instead."]}
+            )
+        details: dict[str, Any] = {
+            "key": data["key"],
+            "name": data["name"],
+            "projectTypeKey": data["project_type_key"],
+            ("leadAccountId" if is_cloud else "lead"): data[lead_field],
+        }
+        optional = {
+            "project_template_key": "projectTemplateKey",
+            "description": "description",
+            "url": "url",
+            "assignee_type": "assigneeType",
+        }
+        for name, jira_name in optional.items():
+            if name in data:
+                details[jira_name] = data[name]
+        return details
+
+
+class CapabilitiesQuerySerializer(serializers.Serializer):
+    project = serializers.CharField(required=False, validators=[PROJECT_KEY_OR_ID])

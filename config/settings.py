@@ -115,6 +115,7 @@ INSTALLED_APPS = [
     "allauth.account",
     "rest_framework",
     "drf_spectacular",
+    "drf_spectacular_sidecar",
     "tenants",
     "tokens",
     "activities",
@@ -185,6 +186,7 @@ else:
         "data_folder_in": str(_celery_folder),
         "data_folder_out": str(_celery_folder),
         "processed_folder": str(_celery_folder / "processed"),
+        "control_folder": str(_celery_folder / "control"),
         "store_processed": False,
     }
 CELERY_TASK_IGNORE_RESULT = True
@@ -243,6 +245,9 @@ SPECTACULAR_SETTINGS = {
     "TITLE": "Manage Center API",
     "DESCRIPTION": "Run Jira Software activities through a tenant's access tokens.",
     "VERSION": "1.0.0",
+    "SWAGGER_UI_DIST": "SIDECAR",
+    "SWAGGER_UI_FAVICON_HREF": "SIDECAR",
+    "REDOC_DIST": "SIDECAR",
 }
 
 # Atlassian's OAuth 2.0 authorization server and API gateway. Development and tests
@@ -262,6 +267,10 @@ JIRA_DC_OAUTH_SCOPES = env_str("JIRA_DC_OAUTH_SCOPES", "WRITE").split()
 # local Jira only).
 JIRA_ALLOW_HTTP = env_bool("JIRA_ALLOW_HTTP", False)
 JIRA_HTTP_TIMEOUT = env_int("JIRA_HTTP_TIMEOUT", 10, minimum=1)
+# The longest Retry-After that a call to Jira waits out before answering 429 itself.
+JIRA_MAX_RETRY_WAIT = env_int("JIRA_MAX_RETRY_WAIT", 10, minimum=0)
+# The largest attachment upload accepted, in bytes.
+JIRA_MAX_ATTACHMENT_BYTES = env_int("JIRA_MAX_ATTACHMENT_BYTES", 10 * 1024 * 1024, minimum=1)
 # A token is refreshed before use when its access token expires within this margin.
 JIRA_TOKEN_REFRESH_MARGIN = env_int("JIRA_TOKEN_REFRESH_MARGIN", 300, minimum=0)
 # Consent links older than this are rejected at the callback.

@@ -1,13 +1,25 @@
 from django.contrib import admin
 from django.urls import include, path
 from django.views.generic import RedirectView
-from drf_spectacular.views import SpectacularAPIView
+from drf_spectacular.views import SpectacularAPIView, SpectacularSwaggerView
 
 urlpatterns = [
     path("", RedirectView.as_view(pattern_name="tokens:list"), name="home"),
     path("accounts/", include("allauth.urls")),
     path("tokens/", include("tokens.urls")),
     path("api/v1/", include("activities.urls")),
-    path("api/v1/schema/", SpectacularAPIView.as_view(), name="api-schema"),
+    # The schema and its docs page are public: they describe, and hold no data.
+    path(
+        "api/v1/schema/",
+        SpectacularAPIView.as_view(authentication_classes=[], permission_classes=[]),
+        name="api-schema",
+    ),
+    path(
+        "api/v1/docs/",
+        SpectacularSwaggerView.as_view(
+            url_name="api-schema", authentication_classes=[], permission_classes=[]
+        ),
+        name="api-docs",
+    ),
     path("admin/", admin.site.urls),
 ]
