@@ -10,6 +10,7 @@ import base64
 import os
 import secrets
 from pathlib import Path
+from urllib.parse import urlsplit
 
 import dj_database_url
 from django.core.exceptions import ImproperlyConfigured
@@ -129,6 +130,7 @@ MIDDLEWARE = [
     "django.contrib.auth.middleware.AuthenticationMiddleware",
     "django.contrib.messages.middleware.MessageMiddleware",
     "django.middleware.clickjacking.XFrameOptionsMiddleware",
+    "csp.middleware.CSPMiddleware",
     "allauth.account.middleware.AccountMiddleware",
     "tenants.middleware.CurrentTenantMiddleware",
 ]
@@ -232,6 +234,45 @@ SESSION_COOKIE_HTTPONLY = True
 SESSION_COOKIE_SECURE = not DEBUG
 CSRF_COOKIE_SECURE = not DEBUG
 
+# Production serves only https: browsers are told to keep to it (HSTS) and plain
+# http is redirected. Behind a TLS-terminating proxy, set
+# DJANGO_SECURE_PROXY_SSL_HEADER=true so that the proxy's X-Forwarded-Proto counts.
+SECURE_SSL_REDIRECT = env_bool("DJANGO_SECURE_SSL_REDIRECT", not DEBUG)
+SECURE_HSTS_SECONDS = env_int("DJANGO_SECURE_HSTS_SECONDS", 0 if DEBUG else 31536000)
+SECURE_HSTS_INCLUDE_SUBDOMAINS = env_bool("DJANGO_SECURE_HSTS_INCLUDE_SUBDOMAINS", True)
+SECURE_HSTS_PRELOAD = env_bool("DJANGO_SECURE_HSTS_PRELOAD", True)
+if env_bool("DJANGO_SECURE_PROXY_SSL_HEADER", False):
+    SECURE_PROXY_SSL_HEADER = ("HTTP_X_FORWARDED_PROTO", "https")
+SECURE_CONTENT_TYPE_NOSNIFF = True
+SECURE_REFERRER_POLICY = "same-origin"
+SECURE_CROSS_ORIGIN_OPENER_POLICY = "same-origin"
+X_FRAME_OPTIONS = "DENY"
+
+# The pages use no inline script or style and load nothing from other origins.
+# form-action stays open because saving a token may redirect the form to Jira's
+# consent page, on Atlassian or on a Data Center site, and browsers apply
+# form-action to that redirect.
+CONTENT_SECURITY_POLICY = {
+    "DIRECTIVES": {
+        "default-src": ["'self'"],
+        "script-src": ["'self'"],
+        "style-src": ["'self'"],
+        "img-src": ["'self'", "data:"],
+        "object-src": ["'none'"],
+        "base-uri": ["'none'"],
+        "frame-ancestors": ["'none'"],
+    }
+}
+
+# allauth counts failed logins in the cache: per client address and per account
+# (the email entered). With several web processes the cache must be shared, which
+# Redis is; the deploy check tenants.W001 says so when it is not.
+LOGIN_FAILED_RATE_LIMIT = env_str("LOGIN_FAILED_RATE_LIMIT", "10/m/ip,5/300s/key")
+ACCOUNT_RATE_LIMITS = {"login_failed": LOGIN_FAILED_RATE_LIMIT, "login": "30/m/ip"}
+# The number of proxies in front of the web processes, so that allauth limits the
+# client's address rather than the proxy's.
+ALLAUTH_TRUSTED_PROXY_COUNT = env_int("ALLAUTH_TRUSTED_PROXY_COUNT", 0)
+
 REST_FRAMEWORK = {
     "DEFAULT_AUTHENTICATION_CLASSES": ["tenants.authentication.ApiKeyAuthentication"],
     "DEFAULT_PERMISSION_CLASSES": ["tenants.permissions.HasApiKey"],
@@ -266,6 +307,15 @@ JIRA_DC_OAUTH_SCOPES = env_str("JIRA_DC_OAUTH_SCOPES", "WRITE").split()
 # Plain-http portal URLs are refused unless this is on (development against a
 # local Jira only).
 JIRA_ALLOW_HTTP = env_bool("JIRA_ALLOW_HTTP", False)
+# Hosts the outbound guard lets through to any address and over http, as "host" or
+# "host:port" (see config/outbound.py). In development they default to the hosts
+# that ATLASSIAN_AUTH_URL and ATLASSIAN_API_URL name, which point at the sandbox.
+OUTBOUND_ALLOWED_HOSTS = env_list(
+    "OUTBOUND_ALLOWED_HOSTS",
+    sorted({urlsplit(ATLASSIAN_AUTH_URL).netloc, urlsplit(ATLASSIAN_API_URL).netloc})
+    if DEBUG
+    else [],
+)
 JIRA_HTTP_TIMEOUT = env_int("JIRA_HTTP_TIMEOUT", 10, minimum=1)
 # The longest Retry-After that a call to Jira waits out before answering 429 itself.
 JIRA_MAX_RETRY_WAIT = env_int("JIRA_MAX_RETRY_WAIT", 10, minimum=0)

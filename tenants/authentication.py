@@ -1,10 +1,11 @@
-from django.utils import timezone
 from django.utils.crypto import constant_time_compare
 from rest_framework import authentication, exceptions
 from rest_framework.request import Request
 
+from tenants.audit import audit_denial
 from tenants.models import ApiKey
 from tenants.services import API_KEY_PREFIX, api_key_digest
+from tenants.usage import usage_record
 
 
 class ApiKeyAuthentication(authentication.BaseAuthentication):
@@ -35,11 +36,14 @@ class ApiKeyAuthentication(authentication.BaseAuthentication):
         ):
             raise exceptions.AuthenticationFailed("The API key is not valid.")
         if not api_key.is_active:
+            audit_denial(
+                tenant_id=api_key.tenant_id,
+                api_key=api_key,
+                detail=f"Revoked API key {api_key.prefix} was used.",
+            )
             raise exceptions.AuthenticationFailed("The API key has been revoked.")
 
-        # TODO: record last use without a write per call (batch it) once the
-        # usage counters exist; until then one UPDATE per call is accepted.
-        ApiKey.objects.filter(pk=api_key.pk).update(last_used_at=timezone.now())
+        usage_record(api_key=api_key)
         return (None, api_key)
 
     def authenticate_header(self, request: Request) -> str:

@@ -1,10 +1,12 @@
 """The one place that scopes reads to the current tenant."""
 
-from django.db.models import Model, QuerySet
-from django.http import Http404, HttpRequest
 from django.core.exceptions import PermissionDenied
+from django.db.models import Model, Q, QuerySet
+from django.http import Http404, HttpRequest
 
-from tenants.models import Membership
+from tenants.audit import audit_denial
+from tenants.models import Application, Membership
+from tokens.models import AccessToken
 
 
 def membership_for_request(request: HttpRequest) -> Membership | None:
@@ -30,13 +32,23 @@ def tenant_scoped(queryset: QuerySet, membership: Membership) -> QuerySet:
     return queryset.filter(tenant=membership.tenant)
 
 
+def deny(request: HttpRequest, detail: str) -> PermissionDenied:
+    """Record a refused write in the audit log and return the exception to raise."""
+    membership = request.membership
+    if membership is not None:
+        audit_denial(tenant_id=membership.tenant_id, actor=request.user, detail=detail)
+    return PermissionDenied(detail)
+
+
 def get_for_member_or_404(
     request: HttpRequest, queryset: QuerySet, *, write: bool = False, **lookup: object
 ) -> Model:
     """Return one row of the current tenant, or raise 404 for anyone outside it.
 
     A row of another tenant gets the same 404 as a missing one, so ids reveal
-    nothing. Writes need the administrator role.
+    nothing. Writes need the administrator role, or the app designer role for a
+    row of an application the member designs (Membership.may_write); a refused
+    write is recorded in the audit log.
     """
     membership = request.membership
     if membership is None:
@@ -45,6 +57,30 @@ def get_for_member_or_404(
         obj = tenant_scoped(queryset, membership).get(**lookup)
     except (queryset.model.DoesNotExist, ValueError):
         raise Http404 from None
-    if write and not membership.is_administrator:
-        raise PermissionDenied
+    if write and not membership.may_write(obj):
+        raise deny(
+            request,
+            f"{membership.get_role_display()} may not change "
+            f"{queryset.model._meta.verbose_name} {obj}.",
+        )
     return obj
+
+
+def applications_designed_by(membership: Membership) -> QuerySet[Application]:
+    """Return the applications whose tokens and choice of token the member manages."""
+    applications = Application.objects.filter(tenant_id=membership.tenant_id)
+    if membership.is_administrator:
+        return applications
+    return applications.filter(designers=membership.user_id)
+
+
+def tokens_choosable_for(application: Application) -> QuerySet[AccessToken]:
+    """Return the tokens the application may use: its own and the global ones."""
+    return AccessToken.objects.filter(tenant_id=application.tenant_id).filter(
+        Q(application__isnull=True) | Q(application=application)
+    )
+
+
+def applications_using(token: AccessToken) -> QuerySet[Application]:
+    """Return the applications that chose the token for their Jira activities."""
+    return Application.objects.filter(tenant_id=token.tenant_id, token=token)

@@ -1,8 +1,10 @@
+from urllib.parse import urlsplit
+
 import pytest
 
 from tests import factories
 
-pytest_plugins = ["tests.sandbox_fixtures"]
+pytest_plugins = ["tests.sandbox_fixtures", "tests.renewal_fixtures"]
 
 
 @pytest.fixture
@@ -40,7 +42,8 @@ def owner_client(client, owner):
 
 @pytest.fixture
 def sandbox_settings(settings, jira_sandbox):
-    """Point the product at the running Jira sandbox."""
+    """Point the product at the running Jira sandbox, the one host the guard lets by."""
     settings.ATLASSIAN_AUTH_URL = jira_sandbox.base_url
     settings.ATLASSIAN_API_URL = jira_sandbox.base_url
+    settings.OUTBOUND_ALLOWED_HOSTS = [urlsplit(jira_sandbox.base_url).netloc]
     return settings

@@ -1,6 +1,6 @@
 from datetime import datetime
 
-from django.db.models import QuerySet
+from django.db.models import Q, QuerySet
 
 from tenants.models import ApiKey
 from tokens.models import AccessToken, RenewalRate, TokenStatus
@@ -13,9 +13,37 @@ def tokens_due_for_renewal(*, now: datetime) -> QuerySet[AccessToken]:
     ).exclude(renewal_rate=RenewalRate.DISABLED)
 
 
-def token_get_for_api_key(*, api_key: ApiKey, token_id: object) -> AccessToken:
-    """Return a token the API key's tenant owns, read fresh from the database.
+def tokens_for_api_key(api_key: ApiKey) -> QuerySet[AccessToken]:
+    """Return the tokens the key may use.
 
-    Raises AccessToken.DoesNotExist for another tenant's id, as for a missing one.
+    Every key may use its tenant's global tokens; a key of an application may also
+    use that application's tokens.
     """
-    return AccessToken.objects.get(pk=token_id, tenant_id=api_key.tenant_id)
+    scope = Q(application__isnull=True)
+    if api_key.application_id is not None:
+        scope |= Q(application_id=api_key.application_id)
+    return AccessToken.objects.filter(scope, tenant_id=api_key.tenant_id)
+
+
+def token_get_for_api_key(*, api_key: ApiKey, token_id: object) -> AccessToken:
+    """Return a token the API key may use, read fresh from the database.
+
+    Raises AccessToken.DoesNotExist for an id outside the key's scope, as for a
+    missing one, and records the denial in the key's tenant. A found token counts
+    one use (tenants.usage, without a database write).
+    """
+    from tenants.audit import audit_denial
+    from tenants.usage import usage_record
+
+    try:
+        token = tokens_for_api_key(api_key).get(pk=token_id)
+    except AccessToken.DoesNotExist:
+        audit_denial(
+            tenant_id=api_key.tenant_id,
+            api_key=api_key,
+            detail=f"API key {api_key.prefix} asked for token {token_id}, which it "
+            "may not use or which does not exist.",
+        )
+        raise
+    usage_record(token=token)
+    return token
