@@ -1,0 +1,118 @@
+"""Serve the Jira sandbox: ``python -m sandbox [--host H] [--port P] [--seed S]``.
+
+Once the socket listens, prints exactly one line to stdout,
+``Jira sandbox listening on http://HOST:PORT``, and serves until SIGINT or
+SIGTERM. Logs go to stderr.
+"""
+
+from __future__ import annotations
+
+import argparse
+import logging
+import os
+import signal
+import sys
+import threading
+from types import FrameType
+
+logger = logging.getLogger("sandbox.main")
+
+SHUTDOWN_POLL_SECONDS = 0.5
+
+
+def parse_arguments(argv: list[str] | None) -> argparse.Namespace:
+    """Parse the command line."""
+    from sandbox.seed import SEEDS
+
+    parser = argparse.ArgumentParser(
+        prog="python -m sandbox",
+        description=(
+            "Local stand-in for Atlassian OAuth 2.0 (3LO) and Jira Cloud REST v3."
+        ),
+    )
+    parser.add_argument(
+        "--host",
+        default="127.0.0.1",
+        help="IPv4 address to listen on (default: 127.0.0.1)",
+    )
+    parser.add_argument(
+        "--port",
+        type=int,
+        default=8765,
+        help="TCP port to listen on; 0 picks a free port (default: 8765)",
+    )
+    parser.add_argument(
+        "--seed",
+        choices=sorted(SEEDS),
+        default="demo",
+        help="starting data, restored by POST /_sandbox/reset (default: demo)",
+    )
+    return parser.parse_args(argv)
+
+
+def main(argv: list[str] | None = None) -> int:
+    """Start the server and block until a stop signal arrives; return the exit code."""
+    arguments = parse_arguments(argv)
+
+    # Set, not setdefault: a parent test run may export the product's settings.
+    os.environ["DJANGO_SETTINGS_MODULE"] = "sandbox.settings"
+    os.environ["SANDBOX_ALLOWED_HOSTS"] = arguments.host
+
+    import django
+
+    django.setup()
+
+    from wsgiref.simple_server import make_server
+
+    from django.core.wsgi import get_wsgi_application
+
+    from sandbox.server import LoggingRequestHandler, ThreadingWSGIServer
+    from sandbox.state import configure_store
+
+    configure_store(arguments.seed)
+    application = get_wsgi_application()
+    try:
+        server = make_server(
+            arguments.host,
+            arguments.port,
+            application,
+            server_class=ThreadingWSGIServer,
+            handler_class=LoggingRequestHandler,
+        )
+    except OSError as error:
+        logger.error(
+            "Cannot listen on %s:%s: %s", arguments.host, arguments.port, error
+        )
+        return 1
+
+    stop_requested = threading.Event()
+
+    def request_stop(signal_number: int, frame: FrameType | None) -> None:
+        logger.info("Received signal %s, stopping", signal_number)
+        stop_requested.set()
+
+    signal.signal(signal.SIGINT, request_stop)
+    signal.signal(signal.SIGTERM, request_stop)
+
+    serving = threading.Thread(
+        target=server.serve_forever, kwargs={"poll_interval": 0.2}, daemon=True
+    )
+    serving.start()
+    host, port = server.server_address[:2]
+    print(f"Jira sandbox listening on http://{host}:{port}", flush=True)
+    logger.info("Serving on %s:%s with seed %s", host, port, arguments.seed)
+
+    # A timed wait keeps the main thread returning to the interpreter, where
+    # Python runs signal handlers.
+    while not stop_requested.wait(SHUTDOWN_POLL_SECONDS):
+        pass
+
+    server.shutdown()
+    server.server_close()
+    serving.join(timeout=5)
+    logger.info("Stopped")
+    return 0
+
+
+if __name__ == "__main__":
+    sys.exit(main())

@@ -1,0 +1,287 @@
+"""Helpers for tests and demos: run the sandbox as a subprocess and drive it.
+
+This module imports neither Django nor the sandbox's views, so the product's test
+suite can use it under any settings module.
+"""
+
+from __future__ import annotations
+
+import logging
+import os
+import queue
+import subprocess
+import sys
+import tempfile
+import threading
+from pathlib import Path
+from types import TracebackType
+from typing import IO, Any
+
+import requests
+
+logger = logging.getLogger(__name__)
+
+READY_PREFIX = "Jira sandbox listening on "
+READY_TIMEOUT_SECONDS = 15.0
+STOP_TIMEOUT_SECONDS = 5.0
+CONTROL_REQUEST_TIMEOUT_SECONDS = 10.0
+REPOSITORY_ROOT = Path(__file__).resolve().parent.parent
+
+
+class SandboxStartError(RuntimeError):
+    """The sandbox process exited or stayed silent before printing its ready line."""
+
+
+class SandboxControlError(RuntimeError):
+    """A control API call returned an error status."""
+
+    def __init__(self, method: str, path: str, status: int, body: str) -> None:
+        super().__init__(f"{method} {path} returned {status}: {body}")
+        self.status = status
+        self.body = body
+
+
+class SandboxProcess:
+    """Sandbox server running as ``python -m sandbox --port 0`` in a subprocess.
+
+    Its stderr (the server log) goes to a temporary file, `log_path`, because a
+    full pipe without a reader would block the server.
+    """
+
+    def __init__(self, seed: str = "demo", host: str = "127.0.0.1") -> None:
+        self.seed = seed
+        self.host = host
+        self.base_url = ""
+        self.log_path: Path | None = None
+        self._process: subprocess.Popen[str] | None = None
+        self._log_file: IO[bytes] | None = None
+
+    def start(self) -> SandboxProcess:
+        """Start the server and wait for its ready line; raise SandboxStartError."""
+        log_file = tempfile.NamedTemporaryFile(
+            prefix="jira-sandbox-", suffix=".log", delete=False
+        )
+        self._log_file = log_file
+        self.log_path = Path(log_file.name)
+
+        environment = dict(os.environ)
+        environment["DJANGO_SETTINGS_MODULE"] = "sandbox.settings"
+        environment["PYTHONUNBUFFERED"] = "1"
+        existing_path = environment.get("PYTHONPATH")
+        environment["PYTHONPATH"] = os.pathsep.join(
+            [str(REPOSITORY_ROOT)] + ([existing_path] if existing_path else [])
+        )
+        command = [
+            sys.executable,
+            "-m",
+            "sandbox",
+            "--host",
+            self.host,
+            "--port",
+            "0",
+            "--seed",
+            self.seed,
+        ]
+        self._process = subprocess.Popen(
+            command,
+            cwd=REPOSITORY_ROOT,
+            env=environment,
+            stdin=subprocess.DEVNULL,
+            stdout=subprocess.PIPE,
+            stderr=log_file,
+            text=True,
+        )
+        line = self._read_ready_line(READY_TIMEOUT_SECONDS)
+        self.base_url = line[len(READY_PREFIX) :].strip()
+        logger.info(
+            "Jira sandbox started at %s (log: %s)", self.base_url, self.log_path
+        )
+        return self
+
+    def _read_ready_line(self, timeout: float) -> str:
+        assert self._process is not None and self._process.stdout is not None
+        lines: queue.Queue[str] = queue.Queue()
+        stdout = self._process.stdout
+        reader = threading.Thread(
+            target=lambda: lines.put(stdout.readline()), daemon=True
+        )
+        reader.start()
+        try:
+            line = lines.get(timeout=timeout)
+        except queue.Empty:
+            self.stop()
+            raise SandboxStartError(
+                f"The sandbox printed no ready line within {timeout} s. "
+                f"Server log:\n{self.read_log()}"
+            ) from None
+        if not line.startswith(READY_PREFIX):
+            self.stop()
+            raise SandboxStartError(
+                f"The sandbox exited or printed {line!r} instead of its ready line. "
+                f"Server log:\n{self.read_log()}"
+            )
+        return line
+
+    def read_log(self) -> str:
+        """Return the server log written so far."""
+        if self.log_path is None or not self.log_path.exists():
+            return ""
+        return self.log_path.read_text(errors="replace")
+
+    def stop(self) -> None:
+        """Stop the server with SIGTERM, killing it if it does not exit in 5 s."""
+        process = self._process
+        if process is not None and process.poll() is None:
+            process.terminate()
+            try:
+                process.wait(timeout=STOP_TIMEOUT_SECONDS)
+            except subprocess.TimeoutExpired:
+                logger.warning("Jira sandbox ignored SIGTERM; killing it")
+                process.kill()
+                process.wait(timeout=STOP_TIMEOUT_SECONDS)
+        if process is not None and process.stdout is not None:
+            process.stdout.close()
+        if self._log_file is not None:
+            self._log_file.close()
+            self._log_file = None
+
+    def send_signal(self, signal_number: int) -> None:
+        """Send a signal to the server process."""
+        assert self._process is not None, "start() was not called"
+        self._process.send_signal(signal_number)
+
+    def wait(self, timeout: float) -> int:
+        """Wait for the process to exit; return its exit status."""
+        assert self._process is not None, "start() was not called"
+        return self._process.wait(timeout=timeout)
+
+    @property
+    def returncode(self) -> int | None:
+        """Exit status of the process, or None while it runs."""
+        return self._process.poll() if self._process is not None else None
+
+    def __enter__(self) -> SandboxProcess:
+        return self.start()
+
+    def __exit__(
+        self,
+        exc_type: type[BaseException] | None,
+        exc: BaseException | None,
+        traceback: TracebackType | None,
+    ) -> None:
+        self.stop()
+
+
+class SandboxControl:
+    """Client of the sandbox's control API under /_sandbox/."""
+
+    def __init__(self, base_url: str, session: requests.Session | None = None) -> None:
+        self.base_url = base_url.rstrip("/")
+        self.session = session or requests.Session()
+
+    def _call(
+        self,
+        method: str,
+        path: str,
+        json: Any = None,
+        params: dict[str, str] | None = None,
+    ) -> Any:
+        response = self.session.request(
+            method,
+            f"{self.base_url}{path}",
+            json=json,
+            params=params,
+            timeout=CONTROL_REQUEST_TIMEOUT_SECONDS,
+        )
+        if response.status_code >= 400:
+            raise SandboxControlError(method, path, response.status_code, response.text)
+        if response.status_code == 204 or not response.content:
+            return None
+        return response.json()
+
+    def register_client(
+        self,
+        name: str,
+        redirect_uris: list[str],
+        client_id: str | None = None,
+        client_secret: str | None = None,
+    ) -> dict[str, Any]:
+        """Register an OAuth client (or update it); return id, secret, name, URIs."""
+        body: dict[str, Any] = {"name": name, "redirect_uris": redirect_uris}
+        if client_id is not None:
+            body["client_id"] = client_id
+        if client_secret is not None:
+            body["client_secret"] = client_secret
+        return self._call("POST", "/_sandbox/clients", json=body)
+
+    def add_site(
+        self, name: str, url: str, cloud_id: str | None = None
+    ) -> dict[str, Any]:
+        """Add a Jira site (or update it); return it with its cloud_id."""
+        body: dict[str, Any] = {"name": name, "url": url}
+        if cloud_id is not None:
+            body["cloud_id"] = cloud_id
+        return self._call("POST", "/_sandbox/sites", json=body)
+
+    def add_user(
+        self,
+        display_name: str,
+        email: str,
+        sites: list[str],
+        account_id: str | None = None,
+        global_permissions: list[str] | None = None,
+    ) -> dict[str, Any]:
+        """Add a user who can use the given sites (or update it)."""
+        body: dict[str, Any] = {
+            "display_name": display_name,
+            "email": email,
+            "sites": sites,
+            "global_permissions": global_permissions or [],
+        }
+        if account_id is not None:
+            body["account_id"] = account_id
+        return self._call("POST", "/_sandbox/users", json=body)
+
+    def add_project(
+        self,
+        cloud_id: str,
+        key: str,
+        name: str,
+        permissions: dict[str, list[str]] | None = None,
+    ) -> dict[str, Any]:
+        """Add a project to a site, permissions keyed by account id (or update it)."""
+        body = {"key": key, "name": name, "permissions": permissions or {}}
+        return self._call("POST", f"/_sandbox/sites/{cloud_id}/projects", json=body)
+
+    def issues(self, cloud_id: str) -> list[dict[str, Any]]:
+        """Return the issues stored on a site, with raw field values."""
+        return self._call("GET", f"/_sandbox/sites/{cloud_id}/issues")
+
+    def requests_log(self) -> list[dict[str, Any]]:
+        """Return the request log: method, path, status and time of each request."""
+        return self._call("GET", "/_sandbox/requests")
+
+    def clear_requests_log(self) -> None:
+        """Empty the request log."""
+        self._call("DELETE", "/_sandbox/requests")
+
+    def token_requests(self, client_id: str) -> dict[str, Any]:
+        """Return the token endpoint call counts of a client, overall and per family."""
+        return self._call(
+            "GET", "/_sandbox/token-requests", params={"client_id": client_id}
+        )
+
+    def advance_clock(self, seconds: float) -> str:
+        """Move the sandbox clock forward; return the new time (ISO 8601)."""
+        result = self._call(
+            "POST", "/_sandbox/clock", json={"advance_seconds": seconds}
+        )
+        return result["now"]
+
+    def now(self) -> str:
+        """Return the sandbox time (ISO 8601)."""
+        return self._call("GET", "/_sandbox/clock")["now"]
+
+    def reset(self) -> None:
+        """Restore the seed the server started with, clock included."""
+        self._call("POST", "/_sandbox/reset")
