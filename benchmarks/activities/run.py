@@ -1,0 +1,267 @@
+"""Measure Create Issue and Get Issue Details through the product, in one run.
+
+Three targets take the same load from wrk (a pooled, keep-alive HTTP client):
+
+- direct: the Jira sandbox itself, called with a bearer token as the product does;
+- product: the Manage Center API on gunicorn, against PostgreSQL and the sandbox;
+- bare: a bare Django JSON view on the same gunicorn settings.
+
+The product's overhead is its median minus the direct median at one connection,
+and its throughput is compared with the bare view's at 32 connections.
+
+    .venv/bin/python benchmarks/activities/run.py [--duration 10]
+"""
+
+import argparse
+import base64
+import json
+import os
+import platform
+import re
+import socket
+import subprocess
+import sys
+import tempfile
+import time
+from pathlib import Path
+from urllib.parse import parse_qs, urljoin, urlsplit
+
+import psycopg
+import requests
+
+ROOT = Path(__file__).resolve().parents[2]
+sys.path.insert(0, str(ROOT))
+
+from sandbox.testing import SandboxProcess  # noqa: E402
+from tests.html_forms import parse_forms  # noqa: E402
+
+PYTHON = sys.executable
+DATABASE = "bench_manage_center"
+DEMO_CLOUD_ID = "3f7a2c1e-5b8d-4e6f-9a0b-1c2d3e4f5a6b"
+CALLBACK = "http://127.0.0.1/tokens/oauth/callback/"
+CREATE_BODY = {"project": "DEMO", "issue_type": "Task", "summary": "Benchmark issue"}
+JIRA_CREATE_BODY = {
+    "fields": {
+        "project": {"key": "DEMO"},
+        "issuetype": {"name": "Task"},
+        "summary": "Benchmark issue",
+    }
+}
+
+
+def free_port() -> int:
+    with socket.socket() as sock:
+        sock.bind(("127.0.0.1", 0))
+        return sock.getsockname()[1]
+
+
+def wait_for(url: str, timeout: float = 30) -> None:
+    deadline = time.monotonic() + timeout
+    while time.monotonic() < deadline:
+        try:
+            requests.get(url, timeout=1)
+            return
+        except requests.ConnectionError:
+            time.sleep(0.2)
+    raise RuntimeError(f"{url} did not answer within {timeout} s")
+
+
+def recreate_database(admin_url: str) -> None:
+    with psycopg.connect(admin_url, autocommit=True) as connection:
+        connection.execute(f"DROP DATABASE IF EXISTS {DATABASE} WITH (FORCE)")
+        connection.execute(f"CREATE DATABASE {DATABASE}")
+
+
+def direct_access_token(sandbox_url: str, client_id: str, client_secret: str) -> str:
+    """Consent on the sandbox and exchange the code, as a plain HTTP client."""
+    query = (
+        f"audience=api.atlassian.com&client_id={client_id}&scope=read%3Ajira-work"
+        f"%20write%3Ajira-work&redirect_uri={CALLBACK}&state=direct"
+        "&response_type=code&prompt=consent"
+    )
+    url = f"{sandbox_url}/authorize?{query}"
+    form = parse_forms(requests.get(url, timeout=10).text)[0]
+    answer = requests.post(
+        urljoin(url, form.action),
+        data={**form.fields, "decision": "accept"},
+        allow_redirects=False,
+        timeout=10,
+    )
+    code = parse_qs(urlsplit(answer.headers["Location"]).query)["code"][0]
+    token = requests.post(
+        f"{sandbox_url}/oauth/token",
+        json={
+            "grant_type": "authorization_code",
+            "client_id": client_id,
+            "client_secret": client_secret,
+            "code": code,
+            "redirect_uri": CALLBACK,
+        },
+        timeout=10,
+    )
+    token.raise_for_status()
+    return token.json()["access_token"]
+
+
+def wrk_script(directory: Path, name: str, method: str, headers: dict, body: dict | None) -> Path:
+    lines = [f'wrk.method = "{method}"']
+    for header, value in headers.items():
+        lines.append(f'wrk.headers["{header}"] = "{value}"')
+    if body is not None:
+        lines.append('wrk.headers["Content-Type"] = "application/json"')
+        lines.append(f"wrk.body = {json.dumps(json.dumps(body))}")
+    path = directory / f"{name}.lua"
+    path.write_text("\n".join(lines) + "\n")
+    path.chmod(0o600)
+    return path
+
+
+def _milliseconds(value: str) -> float:
+    match = re.fullmatch(r"([\d.]+)(us|ms|s|m)", value)
+    if match is None:
+        raise ValueError(f"wrk printed an unknown latency {value!r}")
+    number, unit = match.groups()
+    return float(number) * {"us": 0.001, "ms": 1.0, "s": 1000.0, "m": 60000.0}[unit]
+
+
+def run_wrk(url: str, script: Path, connections: int, duration: int) -> dict:
+    output = subprocess.run(
+        ["wrk", "-t", str(min(connections, 2)), "-c", str(connections),
+         "-d", f"{duration}s", "--latency", "--timeout", "10s", "-s", str(script), url],
+        capture_output=True, text=True, check=True,
+    ).stdout
+    if "Latency Distribution" not in output:
+        raise RuntimeError(f"wrk measured nothing at {url}:\n{output}")
+    non_2xx = re.search(r"Non-2xx or 3xx responses: (\d+)", output)
+    requests_done = int(re.search(r"(\d+) requests in", output).group(1))
+    return {
+        "rps": float(re.search(r"Requests/sec:\s+([\d.]+)", output).group(1)),
+        "p50": _milliseconds(re.search(r"^\s+50%\s+(\S+)", output, re.MULTILINE).group(1)),
+        "p99": _milliseconds(re.search(r"^\s+99%\s+(\S+)", output, re.MULTILINE).group(1)),
+        "requests": requests_done,
+        "errors": int(non_2xx.group(1)) if non_2xx else 0,
+    }
+
+
+def gunicorn(app: str, port: int, env: dict, args: argparse.Namespace) -> subprocess.Popen:
+    return subprocess.Popen(
+        [PYTHON, "-m", "gunicorn", app, "--bind", f"127.0.0.1:{port}",
+         "--workers", str(args.workers), "--threads", str(args.threads),
+         "--worker-class", "gthread", "--log-level", "warning"],
+        cwd=ROOT, env=env,
+    )
+
+
+def main() -> None:
+    parser = argparse.ArgumentParser(description=__doc__.split("\n")[0])
+    parser.add_argument("--duration", type=int, default=10, help="seconds per measurement")
+    parser.add_argument("--workers", type=int, default=2)
+    parser.add_argument("--threads", type=int, default=8)
+    parser.add_argument(
+        "--admin-database-url", default="postgres://postgres@127.0.0.1:5432/postgres"
+    )
+    args = parser.parse_args()
+
+    recreate_database(args.admin_database_url)
+    sandbox = SandboxProcess(seed="demo").start()
+    processes: list[subprocess.Popen] = []
+    try:
+        key = base64.urlsafe_b64encode(os.urandom(32)).decode()
+        env = {
+            **os.environ,
+            "DATABASE_URL": f"postgres://postgres@127.0.0.1:5432/{DATABASE}",
+            "DJANGO_DEBUG": "false",
+            "DJANGO_SECRET_KEY": base64.urlsafe_b64encode(os.urandom(40)).decode(),
+            "FIELD_ENCRYPTION_KEYS": f"bench:{key}",
+            "DJANGO_ALLOWED_HOSTS": "127.0.0.1",
+            "DJANGO_SECURE_SSL_REDIRECT": "false",
+            "ATLASSIAN_AUTH_URL": sandbox.base_url,
+            "ATLASSIAN_API_URL": sandbox.base_url,
+            "OUTBOUND_ALLOWED_HOSTS": urlsplit(sandbox.base_url).netloc,
+            "LOG_LEVEL": "WARNING",
+        }
+        subprocess.run([PYTHON, "manage.py", "migrate", "--verbosity", "0"],
+                       cwd=ROOT, env=env, check=True)
+        seeding = subprocess.run(
+            [PYTHON, "benchmarks/activities/seed.py"],
+            cwd=ROOT, env=env, capture_output=True, text=True,
+        )
+        if seeding.returncode:
+            raise RuntimeError(f"Seeding failed:\n{seeding.stderr[-3000:]}")
+        seeded = seeding.stdout
+        seed = dict(line.split("=", 1) for line in seeded.splitlines() if "=" in line)
+        bearer = direct_access_token(sandbox.base_url, seed["CLIENT_ID"], seed["CLIENT_SECRET"])
+
+        product_port, bare_port = free_port(), free_port()
+        processes.append(gunicorn("config.wsgi", product_port, env, args))
+        bare_env = {**env, "DJANGO_SETTINGS_MODULE": "benchmarks.activities.bare.settings"}
+        processes.append(gunicorn("benchmarks.activities.bare.wsgi", bare_port, bare_env, args))
+        product = f"http://127.0.0.1:{product_port}"
+        bare = f"http://127.0.0.1:{bare_port}"
+        wait_for(f"{product}/accounts/login/")
+        wait_for(f"{bare}/issues")
+
+        jira = f"{sandbox.base_url}/ex/jira/{DEMO_CLOUD_ID}/rest/api/3"
+        api = f"{product}/api/v1/tokens/{seed['TOKEN_ID']}"
+        with tempfile.TemporaryDirectory() as folder:
+            directory = Path(folder)
+            api_headers = {"Authorization": f"Api-Key {seed['API_KEY']}"}
+            jira_headers = {"Authorization": f"Bearer {bearer}"}
+            targets = {
+                "Create Issue": {
+                    "direct": (f"{jira}/issue",
+                               wrk_script(directory, "d1", "POST", jira_headers, JIRA_CREATE_BODY)),
+                    "product": (f"{api}/issues",
+                                wrk_script(directory, "p1", "POST", api_headers, CREATE_BODY)),
+                    "bare": (f"{bare}/issues",
+                             wrk_script(directory, "b1", "POST", {}, CREATE_BODY)),
+                },
+                "Get Issue Details": {
+                    "direct": (f"{jira}/issue/DEMO-1",
+                               wrk_script(directory, "d2", "GET", jira_headers, None)),
+                    "product": (f"{api}/issues/DEMO-1",
+                                wrk_script(directory, "p2", "GET", api_headers, None)),
+                    "bare": (f"{bare}/issues/DEMO-1",
+                             wrk_script(directory, "b2", "GET", {}, None)),
+                },
+            }
+            results = {}
+            for activity, by_target in targets.items():
+                for connections in (1, 32):
+                    for target, (url, script) in by_target.items():
+                        run_wrk(url, script, connections, 2)  # warm-up
+                        results[(activity, connections, target)] = run_wrk(
+                            url, script, connections, args.duration
+                        )
+        report(results, args)
+    finally:
+        for process in processes:
+            process.terminate()
+        for process in processes:
+            process.wait(timeout=15)
+        sandbox.stop()
+
+
+def report(results: dict, args: argparse.Namespace) -> None:
+    print(f"# {time.strftime('%Y-%m-%d')} on {platform.node()}: {os.cpu_count()} cores, "
+          f"{platform.processor() or platform.machine()}, Python {platform.python_version()}")
+    print(f"# gunicorn gthread, {args.workers} workers x {args.threads} threads; "
+          f"wrk {args.duration} s per row")
+    print("| activity | connections | target | req/s | median ms | p99 ms | non-2xx |")
+    print("|---|---|---|---|---|---|---|")
+    for (activity, connections, target), row in results.items():
+        print(f"| {activity} | {connections} | {target} | {row['rps']:.0f} | "
+              f"{row['p50']:.2f} | {row['p99']:.2f} | {row['errors']} |")
+    print()
+    for activity in ("Create Issue", "Get Issue Details"):
+        direct = results[(activity, 1, "direct")]
+        product = results[(activity, 1, "product")]
+        added = product["p50"] - direct["p50"]
+        ratio = results[(activity, 32, "product")]["rps"] / results[(activity, 32, "bare")]["rps"]
+        print(f"{activity}: product adds {added:.2f} ms to the direct median at 1 "
+              f"connection (target <= 2 ms); at 32 connections it reaches "
+              f"{ratio:.2f} of the bare view's throughput (target >= 0.20)")
+
+
+if __name__ == "__main__":
+    main()
