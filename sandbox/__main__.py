@@ -1,4 +1,4 @@
-"""Serve the Jira sandbox: ``python -m sandbox [--host H] [--port P] [--seed S]``.
+"""Serve the Jira sandbox: ``python -m sandbox [--port P] [--openapi-dir DIR] ...``.
 
 Once the socket listens, prints exactly one line to stdout,
 ``Jira sandbox listening on http://HOST:PORT``, and serves until SIGINT or
@@ -27,7 +27,8 @@ def parse_arguments(argv: list[str] | None) -> argparse.Namespace:
     parser = argparse.ArgumentParser(
         prog="python -m sandbox",
         description=(
-            "Local stand-in for Atlassian OAuth 2.0 (3LO) and Jira Cloud REST v3."
+            "Local stand-in for Atlassian OAuth 2.0 (3LO), Jira Cloud REST v3 and "
+            "Jira Data Center REST v2 with its OAuth 2.0 provider."
         ),
     )
     parser.add_argument(
@@ -40,6 +41,14 @@ def parse_arguments(argv: list[str] | None) -> argparse.Namespace:
         type=int,
         default=8765,
         help="TCP port to listen on; 0 picks a free port (default: 8765)",
+    )
+    parser.add_argument(
+        "--openapi-dir",
+        default=os.environ.get("SANDBOX_OPENAPI_DIR", ""),
+        help=(
+            "folder holding Atlassian's Jira OpenAPI specs; when given, every Jira "
+            "REST request is validated against them (default: $SANDBOX_OPENAPI_DIR)"
+        ),
     )
     parser.add_argument(
         "--seed",
@@ -57,6 +66,7 @@ def main(argv: list[str] | None = None) -> int:
     # Set, not setdefault: a parent test run may export the product's settings.
     os.environ["DJANGO_SETTINGS_MODULE"] = "sandbox.settings"
     os.environ["SANDBOX_ALLOWED_HOSTS"] = arguments.host
+    os.environ["SANDBOX_OPENAPI_DIR"] = arguments.openapi_dir
 
     import django
 
@@ -69,8 +79,15 @@ def main(argv: list[str] | None = None) -> int:
     from sandbox.server import LoggingRequestHandler, ThreadingWSGIServer
     from sandbox.state import configure_store
 
-    configure_store(arguments.seed)
-    application = get_wsgi_application()
+    from sandbox.openapi import SpecLoadError
+
+    store = configure_store(arguments.seed)
+    try:
+        application = get_wsgi_application()
+    except SpecLoadError as error:
+        logger.error("%s", error)
+        store.close()
+        return 1
     try:
         server = make_server(
             arguments.host,
@@ -83,6 +100,7 @@ def main(argv: list[str] | None = None) -> int:
         logger.error(
             "Cannot listen on %s:%s: %s", arguments.host, arguments.port, error
         )
+        store.close()
         return 1
 
     stop_requested = threading.Event()
@@ -110,6 +128,7 @@ def main(argv: list[str] | None = None) -> int:
     server.shutdown()
     server.server_close()
     serving.join(timeout=5)
+    store.close()
     logger.info("Stopped")
     return 0
 

@@ -19,10 +19,20 @@ from django.http import HttpRequest, HttpResponse, JsonResponse
 from django.views.decorators.csrf import csrf_exempt
 
 from sandbox.directory import save_client, save_project, save_site, save_user
+from sandbox.faults import (
+    FAULT_KINDS,
+    MAX_DELAY_SECONDS,
+    MAX_FAULT_COUNT,
+    MAX_RETRY_AFTER_SECONDS,
+    add_fault,
+    fault_to_json,
+)
 from sandbox.state import (
+    DATA_CENTER,
     GLOBAL_PERMISSIONS,
     PROJECT_PERMISSIONS,
     Client,
+    Fault,
     Project,
     SandboxState,
     Site,
@@ -37,6 +47,9 @@ logger = logging.getLogger(__name__)
 # digits or underscores, 2 to 10 characters in all.
 PROJECT_KEY_PATTERN = re.compile(r"[A-Z][A-Z0-9_]{1,9}")
 MAX_CLOCK_ADVANCE_SECONDS = 10 * 365 * 24 * 3600
+INSTANCE_PATTERN = re.compile(r"[a-z0-9][a-z0-9-]{0,39}")
+USERNAME_PATTERN = re.compile(r"[A-Za-z0-9._@-]{1,60}")
+MAX_ATTACHMENT_LIMIT = 1024 * 1024 * 1024
 
 
 class ControlInputError(Exception):
@@ -150,6 +163,22 @@ def require_string_list(
     return value
 
 
+def require_int(
+    body: dict[str, Any], name: str, minimum: int, maximum: int
+) -> int | None:
+    """Return an optional whole number within bounds."""
+    value = body.get(name)
+    if value is None:
+        return None
+    if not isinstance(value, int) or isinstance(value, bool) or not (
+        minimum <= value <= maximum
+    ):
+        raise ControlInputError(
+            name, f"{name} must be a whole number from {minimum} to {maximum}."
+        )
+    return value
+
+
 def client_to_json(client: Client) -> dict[str, Any]:
     """Return the control API view of a client, secret included."""
     return {
@@ -157,6 +186,7 @@ def client_to_json(client: Client) -> dict[str, Any]:
         "client_secret": client.client_secret,
         "name": client.name,
         "redirect_uris": list(client.redirect_uris),
+        "instance": client.instance,
     }
 
 
@@ -167,6 +197,8 @@ def site_to_json(site: Site) -> dict[str, Any]:
         "name": site.name,
         "url": site.url,
         "avatar_url": site.avatar_url,
+        "flavour": site.flavour,
+        "attachment_max_bytes": site.attachment_max_bytes,
     }
 
 
@@ -178,6 +210,7 @@ def user_to_json(user: User) -> dict[str, Any]:
         "email": user.email,
         "sites": list(user.sites),
         "global_permissions": sorted(user.global_permissions),
+        "username": user.username,
     }
 
 
@@ -188,6 +221,8 @@ def project_to_json(site: Site, project: Project) -> dict[str, Any]:
         "key": project.key,
         "name": project.name,
         "cloud_id": site.cloud_id,
+        "lead": project.lead_account_id,
+        "assignee_type": project.assignee_type,
         "permissions": {
             account_id: sorted(granted)
             for account_id, granted in project.permissions.items()
@@ -211,11 +246,18 @@ def clients(request: HttpRequest) -> HttpResponse:
         require_url(body, "redirect_uris", value=uri)
     client_id = require_string(body, "client_id", required=False)
     client_secret = require_string(body, "client_secret", required=False)
+    instance = require_string(body, "instance", required=False)
 
     store = get_store()
     with store.lock:
+        if instance is not None:
+            site = store.state.sites.get(instance)
+            if site is None or site.is_cloud:
+                raise ControlInputError(
+                    "instance", f"No Data Center instance is named {instance}."
+                )
         client, created = save_client(
-            store.state, name, redirect_uris, client_id, client_secret
+            store.state, name, redirect_uris, client_id, client_secret, instance
         )
         payload = client_to_json(client)
     logger.info(
@@ -232,11 +274,53 @@ def sites(request: HttpRequest) -> HttpResponse:
     url = require_url(body, "url")
     cloud_id = require_string(body, "cloud_id", required=False)
     avatar_url = require_url(body, "avatar_url") if "avatar_url" in body else None
+    limit = require_int(body, "attachment_max_bytes", 1, MAX_ATTACHMENT_LIMIT)
 
     store = get_store()
     with store.lock:
-        site, created = save_site(store.state, name, url, cloud_id, avatar_url)
+        existing = store.state.sites.get(cloud_id or "")
+        if existing is not None and not existing.is_cloud:
+            raise ControlInputError("cloud_id", f"{cloud_id} is a Data Center instance.")
+        site, created = save_site(
+            store.state, name, url, cloud_id, avatar_url, attachment_max_bytes=limit
+        )
         payload = site_to_json(site)
+    return JsonResponse(payload, status=201 if created else 200)
+
+
+@control_endpoint("POST")
+def dc_instances(request: HttpRequest) -> HttpResponse:
+    """Add a Jira Data Center instance served at /dc/<instance>, or update it.
+
+    Its users are added with POST /_sandbox/users (with a username), its
+    incoming application links with POST /_sandbox/clients (with instance) and
+    its projects with POST /_sandbox/sites/<instance>/projects.
+    """
+    body = read_body(request)
+    instance = require_string(body, "instance")
+    if not INSTANCE_PATTERN.fullmatch(instance):
+        raise ControlInputError(
+            "instance",
+            "instance must be 1 to 40 lowercase letters, digits or hyphens.",
+        )
+    name = require_string(body, "name")
+    limit = require_int(body, "attachment_max_bytes", 1, MAX_ATTACHMENT_LIMIT)
+    portal_url = request.build_absolute_uri(f"/dc/{instance}")
+
+    store = get_store()
+    with store.lock:
+        existing = store.state.sites.get(instance)
+        if existing is not None and existing.is_cloud:
+            raise ControlInputError("instance", f"{instance} is a Jira Cloud site.")
+        site, created = save_site(
+            store.state,
+            name,
+            portal_url,
+            cloud_id=instance,
+            flavour=DATA_CENTER,
+            attachment_max_bytes=limit,
+        )
+        payload = {**site_to_json(site), "instance": instance, "portal_url": portal_url}
     return JsonResponse(payload, status=201 if created else 200)
 
 
@@ -253,6 +337,11 @@ def users(request: HttpRequest) -> HttpResponse:
         body, "global_permissions", allowed=GLOBAL_PERMISSIONS, required=False
     )
     site_ids = require_string_list(body, "sites", required=False)
+    username = require_string(body, "username", required=False)
+    if username is not None and not USERNAME_PATTERN.fullmatch(username):
+        raise ControlInputError(
+            "username", "username must be 1 to 60 letters, digits or ._@-"
+        )
 
     store = get_store()
     with store.lock:
@@ -265,8 +354,24 @@ def users(request: HttpRequest) -> HttpResponse:
                 "sites",
                 f"sites contains unknown cloud ids: {', '.join(unknown_sites)}.",
             )
+        taken = next(
+            (
+                u
+                for u in state.users.values()
+                if username and u.username == username and u.account_id != account_id
+            ),
+            None,
+        )
+        if taken is not None:
+            raise ControlInputError("username", f"{username} is taken.")
         user, created = save_user(
-            state, display_name, email, site_ids, global_permissions, account_id
+            state,
+            display_name,
+            email,
+            site_ids,
+            global_permissions,
+            account_id,
+            username=username,
         )
         payload = user_to_json(user)
     return JsonResponse(payload, status=201 if created else 200)
@@ -293,6 +398,12 @@ def projects(request: HttpRequest, cloud_id: str) -> HttpResponse:
         require_string_list(
             {"permissions": granted}, "permissions", allowed=PROJECT_PERMISSIONS
         )
+    lead = require_string(body, "lead", required=False)
+    assignee_type = body.get("assignee_type", "UNASSIGNED")
+    if assignee_type not in ("PROJECT_LEAD", "UNASSIGNED"):
+        raise ControlInputError(
+            "assignee_type", "assignee_type must be PROJECT_LEAD or UNASSIGNED."
+        )
 
     store = get_store()
     with store.lock:
@@ -308,7 +419,11 @@ def projects(request: HttpRequest, cloud_id: str) -> HttpResponse:
                 "permissions",
                 f"permissions names unknown account ids: {', '.join(unknown_users)}.",
             )
-        project, created = save_project(site, key, name, permissions)
+        if lead is not None and lead not in state.users:
+            raise ControlInputError("lead", f"lead names an unknown account id {lead}.")
+        project, created = save_project(
+            site, key, name, permissions, lead, assignee_type
+        )
         payload = project_to_json(site, project)
     return JsonResponse(payload, status=201 if created else 200)
 
@@ -323,6 +438,87 @@ def issues(request: HttpRequest, cloud_id: str) -> HttpResponse:
             return not_found(f"No site has cloud id {cloud_id}.")
         payload = [issue.to_raw() for issue in site.issues.values()]
     return JsonResponse(payload, safe=False)
+
+
+@control_endpoint("GET", "POST", "DELETE")
+def faults(request: HttpRequest) -> HttpResponse:
+    """List planned faults (GET), plan one (POST) or clear them all (DELETE).
+
+    POST takes kind ("status", "slow" or "revoke"), count (how many matching
+    requests it answers, default 1), method and path_prefix or path_regex to
+    match, and status (default 503) with retry_after seconds, or delay_seconds.
+    """
+    store = get_store()
+    if request.method == "GET":
+        with store.lock:
+            payload = [fault_to_json(fault) for fault in store.state.faults]
+        return JsonResponse(payload, safe=False)
+    if request.method == "DELETE":
+        with store.lock:
+            store.state.faults.clear()
+        logger.info("Cleared the planned faults")
+        return HttpResponse(status=204)
+
+    fault = _fault_from_body(read_body(request))
+    with store.lock:
+        try:
+            add_fault(store.state, fault)
+        except ValueError as error:
+            raise ControlInputError("kind", str(error)) from None
+        payload = fault_to_json(fault)
+    logger.info(
+        "Planned fault %s: %s x%s on %s %s",
+        fault.id,
+        fault.kind,
+        fault.remaining,
+        fault.method or "any method",
+        fault.path_prefix or fault.path_regex or "any path",
+    )
+    return JsonResponse(payload, status=201)
+
+
+def _fault_from_body(body: dict[str, Any]) -> Fault:
+    kind = body.get("kind")
+    if kind not in FAULT_KINDS:
+        raise ControlInputError("kind", f"kind must be one of {', '.join(FAULT_KINDS)}.")
+    count = require_int(body, "count", 1, MAX_FAULT_COUNT) or 1
+    method = require_string(body, "method", required=False)
+    path_prefix = require_string(body, "path_prefix", required=False)
+    path_regex = require_string(body, "path_regex", required=False)
+    if path_prefix is not None and path_regex is not None:
+        raise ControlInputError("path_regex", "Give path_prefix or path_regex, not both.")
+    if path_regex is not None:
+        try:
+            re.compile(path_regex)
+        except re.error as error:
+            raise ControlInputError("path_regex", f"path_regex is invalid: {error}.")
+    status = require_int(body, "status", 400, 599) or 503
+    retry_after = require_int(body, "retry_after", 0, MAX_RETRY_AFTER_SECONDS)
+    delay = body.get("delay_seconds", 0)
+    valid_delay = (
+        isinstance(delay, int | float)
+        and not isinstance(delay, bool)
+        and math.isfinite(delay)
+        and 0 <= delay <= MAX_DELAY_SECONDS
+    )
+    if not valid_delay:
+        raise ControlInputError(
+            "delay_seconds",
+            f"delay_seconds must be a number from 0 to {MAX_DELAY_SECONDS}.",
+        )
+    if kind == "slow" and not delay:
+        raise ControlInputError("delay_seconds", "A slow fault needs delay_seconds.")
+    return Fault(
+        id="",
+        kind=kind,
+        method=method.upper() if method else None,
+        path_prefix=path_prefix,
+        path_regex=path_regex,
+        remaining=count,
+        status=status,
+        retry_after=retry_after,
+        delay_seconds=float(delay),
+    )
 
 
 @control_endpoint("GET", "DELETE")

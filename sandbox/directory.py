@@ -10,6 +10,8 @@ import secrets
 import uuid
 
 from sandbox.state import (
+    CLOUD,
+    DEFAULT_ATTACHMENT_MAX_BYTES,
     Client,
     IssueType,
     Project,
@@ -39,12 +41,18 @@ def save_client(
     redirect_uris: list[str],
     client_id: str | None = None,
     client_secret: str | None = None,
+    instance: str | None = None,
 ) -> tuple[Client, bool]:
-    """Create or update (by client id) a client; return it and whether it is new."""
+    """Create or update (by client id) a client; return it and whether it is new.
+
+    A client with an instance is an incoming application link of that Data
+    Center instance; one without is an app of Atlassian's developer console.
+    """
     existing = state.clients.get(client_id) if client_id else None
     if existing is not None:
         existing.name = name
         existing.redirect_uris = list(redirect_uris)
+        existing.instance = instance
         if client_secret:
             existing.client_secret = client_secret
         return existing, False
@@ -54,6 +62,7 @@ def save_client(
         client_secret=client_secret or secrets.token_urlsafe(48),
         name=name,
         redirect_uris=list(redirect_uris),
+        instance=instance,
     )
     state.clients[client.client_id] = client
     return client, True
@@ -65,14 +74,22 @@ def save_site(
     url: str,
     cloud_id: str | None = None,
     avatar_url: str | None = None,
+    flavour: str = CLOUD,
+    attachment_max_bytes: int | None = None,
 ) -> tuple[Site, bool]:
-    """Create or update (by cloud id) a site; return it and whether it is new."""
+    """Create or update (by cloud id) a site; return it and whether it is new.
+
+    A Data Center instance is a site of flavour DATA_CENTER whose cloud id is
+    the instance name in its portal URL.
+    """
     existing = state.sites.get(cloud_id) if cloud_id else None
     if existing is not None:
         existing.name = name
         existing.url = url
         if avatar_url:
             existing.avatar_url = avatar_url
+        if attachment_max_bytes is not None:
+            existing.attachment_max_bytes = attachment_max_bytes
         return existing, False
 
     site = Site(
@@ -81,6 +98,8 @@ def save_site(
         url=url,
         avatar_url=avatar_url or DEFAULT_SITE_AVATAR_URL,
         issue_types=default_issue_types(),
+        flavour=flavour,
+        attachment_max_bytes=attachment_max_bytes or DEFAULT_ATTACHMENT_MAX_BYTES,
     )
     state.sites[site.cloud_id] = site
     return site, True
@@ -93,6 +112,7 @@ def save_user(
     sites: list[str],
     global_permissions: list[str],
     account_id: str | None = None,
+    username: str | None = None,
 ) -> tuple[User, bool]:
     """Create or update (by account id) a user; return it and whether it is new."""
     existing = state.users.get(account_id) if account_id else None
@@ -101,6 +121,7 @@ def save_user(
         existing.email = email
         existing.sites = list(dict.fromkeys(sites))
         existing.global_permissions = set(global_permissions)
+        existing.username = username or existing.username
         return existing, False
 
     user = User(
@@ -110,6 +131,7 @@ def save_user(
         email=email,
         sites=list(dict.fromkeys(sites)),
         global_permissions=set(global_permissions),
+        username=username,
     )
     state.users[user.account_id] = user
     return user, True
@@ -120,6 +142,8 @@ def save_project(
     key: str,
     name: str,
     permissions: dict[str, list[str]],
+    lead_account_id: str | None = None,
+    assignee_type: str = "UNASSIGNED",
 ) -> tuple[Project, bool]:
     """Create a project on the site, or update the one with this key."""
     permission_sets = {
@@ -129,6 +153,8 @@ def save_project(
     if existing is not None:
         existing.name = name
         existing.permissions = permission_sets
+        existing.lead_account_id = lead_account_id or existing.lead_account_id
+        existing.assignee_type = assignee_type
         return existing, False
 
     project = Project(
@@ -136,6 +162,8 @@ def save_project(
         key=key,
         name=name,
         permissions=permission_sets,
+        lead_account_id=lead_account_id,
+        assignee_type=assignee_type,
     )
     site.next_project_id += 1
     site.projects[key] = project

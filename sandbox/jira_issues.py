@@ -36,15 +36,6 @@ PRIORITIES = {
 }
 DEFAULT_PRIORITY_ID = "3"
 
-STATUS_TO_DO_ID = "10000"
-STATUSES = {
-    STATUS_TO_DO_ID: {
-        "id": STATUS_TO_DO_ID,
-        "name": "To Do",
-        "category": {"id": 2, "key": "new", "colorName": "blue-gray", "name": "To Do"},
-    },
-}
-
 FIELD_NAMES = {
     "summary": "Summary",
     "description": "Description",
@@ -59,6 +50,8 @@ FIELD_NAMES = {
     "created": "Created",
     "updated": "Updated",
     "parent": "Parent",
+    "comment": "Comment",
+    "attachment": "Attachment",
 }
 SETTABLE_FIELDS = frozenset(
     {
@@ -141,7 +134,7 @@ def create_issue(
         reporter_account_id=reporter.account_id,
         assignee_account_id=validated.assignee_account_id,
         duedate=validated.duedate,
-        status_id=STATUS_TO_DO_ID,
+        status_id=project.workflow.initial_status_id,
         parent_id=validated.parent.id if validated.parent else None,
         created=now,
         updated=now,
@@ -186,9 +179,7 @@ def validate_create_request(
         issue_type = resolve_issue_type(site, fields.get("issuetype"), errors)
 
     summary = validate_summary(fields.get("summary"), errors)
-    description = fields.get("description")
-    if description is not None and not is_atlassian_document(description):
-        errors["description"] = "Operation value must be an Atlassian Document"
+    description = validate_rich_text(site, "description", fields, errors)
     labels = validate_labels(fields.get("labels", []), errors)
     priority_id = validate_priority(fields.get("priority"), errors)
     assignee_account_id = None
@@ -220,17 +211,22 @@ def validate_create_request(
 
 
 def merge_update_operations(
-    fields: dict[str, Any], update: dict[str, Any], errors: dict[str, str]
+    fields: dict[str, Any],
+    update: dict[str, Any],
+    errors: dict[str, str],
+    base: dict[str, Any] | None = None,
+    settable: frozenset[str] = SETTABLE_FIELDS,
 ) -> dict[str, Any]:
     """Apply "update" operations on top of "fields" and return the merged fields.
 
     Supported: {"set": value} on any settable field, and {"add": label} or
-    {"remove": label} on labels. A field given in both "fields" and "update" is
-    rejected.
+    {"remove": label} on labels, starting from the labels in `base` (the
+    issue's current values on an edit). A field given in both "fields" and
+    "update" is rejected.
     """
-    merged = dict(fields)
+    merged = {**(base or {}), **fields}
     for name, operations in update.items():
-        if name not in SETTABLE_FIELDS:
+        if name not in settable:
             errors[name] = cannot_set(name)
             continue
         if name in fields:
@@ -362,6 +358,40 @@ def _is_adf_node(node: Any, depth: int) -> bool:
     return all(_is_adf_node(child, depth + 1) for child in content)
 
 
+def validate_rich_text(
+    site: Site, name: str, fields: dict[str, Any], errors: dict[str, str]
+) -> Any:
+    """Return a rich-text field's value (ADF on Cloud, a string on Data Center)."""
+    value = fields.get(name)
+    if value is None:
+        return None
+    if site.is_cloud and not is_atlassian_document(value):
+        errors[name] = "Operation value must be an Atlassian Document"
+        return None
+    if not site.is_cloud and not isinstance(value, str):
+        errors[name] = "Operation value must be a string"
+        return None
+    return value
+
+
+def user_reference_key(site: Site) -> str:
+    """Return the attribute that names a user: accountId on Cloud, name on DC."""
+    return "accountId" if site.is_cloud else "name"
+
+
+def find_site_user(state: SandboxState, site: Site, identifier: str) -> User | None:
+    """Return the user of the site named by account id (Cloud) or username (DC)."""
+    if site.is_cloud:
+        user = state.users.get(identifier)
+    else:
+        user = next(
+            (u for u in state.users.values() if u.username == identifier), None
+        )
+    if user is None or site.cloud_id not in user.sites:
+        return None
+    return user
+
+
 def validate_labels(value: Any, errors: dict[str, str]) -> list[str]:
     """Return the labels, or record why they are invalid."""
     if value is None:
@@ -429,24 +459,45 @@ def validate_assignee(
     if not project.user_has(reporter.account_id, "ASSIGN_ISSUES"):
         errors["assignee"] = cannot_set("assignee")
         return None
-    account_id = None
-    if isinstance(value, dict):
-        account_id = value.get("accountId", value.get("id"))
-        if account_id is None and ("accountId" in value or "id" in value):
-            return None
-    if not isinstance(account_id, str) or not account_id:
-        errors["assignee"] = 'Specify the assignee as {"accountId": "..."}.'
+    key = user_reference_key(site)
+    identifier = value.get(key, value.get("id")) if isinstance(value, dict) else None
+    if isinstance(value, dict) and identifier is None and (key in value or "id" in value):
         return None
-    assignee = state.users.get(account_id)
-    assignable = (
-        assignee is not None
-        and site.cloud_id in assignee.sites
-        and project.user_has(account_id, "ASSIGNABLE_USER")
-    )
-    if not assignable:
-        errors["assignee"] = f"User '{account_id}' cannot be assigned issues."
+    if not isinstance(identifier, str) or not identifier:
+        errors["assignee"] = f'Specify the assignee as {{"{key}": "..."}}.'
         return None
-    return account_id
+    outcome = resolve_assignee(state, site, project, identifier)
+    if isinstance(outcome, AssigneeError):
+        errors["assignee"] = outcome.message
+        return None
+    return outcome
+
+
+@dataclass(frozen=True)
+class AssigneeError:
+    """Why a user cannot be the assignee."""
+
+    message: str
+
+
+def resolve_assignee(
+    state: SandboxState, site: Site, project: Project, identifier: str
+) -> str | None | AssigneeError:
+    """Return the account id an assignee reference names, None, or the error.
+
+    "-1" picks the project's default assignee: its lead when the project assigns
+    new issues to the lead, otherwise nobody.
+    """
+    if identifier == "-1":
+        if project.assignee_type == "PROJECT_LEAD":
+            return project.lead_account_id
+        return None
+    user = find_site_user(state, site, identifier)
+    if user is None:
+        return AssigneeError(f"User '{identifier}' does not exist.")
+    if not project.user_has(user.account_id, "ASSIGNABLE_USER"):
+        return AssigneeError(f"User '{identifier}' cannot be assigned issues.")
+    return user.account_id
 
 
 def validate_duedate(value: Any, errors: dict[str, str]) -> str | None:

@@ -1,4 +1,4 @@
-"""JSON rendering of stored issues as Jira REST v3 returns them."""
+"""JSON rendering of stored issues as Jira REST v3 (Cloud) and v2 (DC) return them."""
 
 from __future__ import annotations
 
@@ -7,8 +7,16 @@ import html
 from collections.abc import Callable
 from typing import Any
 
-from sandbox.jira_issues import FIELD_NAMES, PRIORITIES, STATUSES
-from sandbox.state import Issue, SandboxState, Site, format_jira_timestamp
+from sandbox.jira_issues import FIELD_NAMES, PRIORITIES
+from sandbox.jira_workflow import STATUSES
+from sandbox.state import (
+    Attachment,
+    Comment,
+    Issue,
+    SandboxState,
+    Site,
+    format_jira_timestamp,
+)
 
 ApiUrl = Callable[[str], str]
 
@@ -105,7 +113,7 @@ def _field_values(
             "id": issue.project_id,
             "key": project.key if project else None,
             "name": project.name if project else None,
-            "projectTypeKey": "software",
+            "projectTypeKey": project.project_type_key if project else "software",
         },
         "status": {
             "self": api_url(f"status/{status['id']}"),
@@ -116,8 +124,8 @@ def _field_values(
                 **status["category"],
             },
         },
-        "reporter": _render_user(api_url, state, issue.reporter_account_id),
-        "assignee": _render_user(api_url, state, issue.assignee_account_id),
+        "reporter": render_user(api_url, site, state, issue.reporter_account_id),
+        "assignee": render_user(api_url, site, state, issue.assignee_account_id),
         "labels": list(issue.labels),
         "priority": {
             "self": api_url(f"priority/{issue.priority_id}"),
@@ -132,29 +140,91 @@ def _field_values(
             if parent
             else None
         ),
+        "comment": {
+            "comments": [
+                render_comment(api_url, site, state, issue, comment)
+                for comment in issue.comments
+            ],
+            "maxResults": len(issue.comments),
+            "total": len(issue.comments),
+            "startAt": 0,
+        },
+        "attachment": [
+            render_attachment(api_url, site, state, attachment)
+            for attachment in issue.attachments
+        ],
     }
 
 
-def _render_user(
-    api_url: ApiUrl, state: SandboxState, account_id: str | None
+def render_comment(
+    api_url: ApiUrl, site: Site, state: SandboxState, issue: Issue, comment: Comment
+) -> dict[str, Any]:
+    """Return a comment as Add Comments and Get Issue return it."""
+    author = render_user(api_url, site, state, comment.author_account_id)
+    body: dict[str, Any] = {
+        "self": api_url(f"issue/{issue.id}/comment/{comment.id}"),
+        "id": comment.id,
+        "author": author,
+        "body": comment.body,
+        "updateAuthor": author,
+        "created": format_jira_timestamp(comment.created),
+        "updated": format_jira_timestamp(comment.created),
+    }
+    if comment.visibility is not None:
+        body["visibility"] = dict(comment.visibility)
+    return body
+
+
+def render_attachment(
+    api_url: ApiUrl, site: Site, state: SandboxState, attachment: Attachment
+) -> dict[str, Any]:
+    """Return an attachment as Add Attachment and Get Issue return it."""
+    return {
+        "self": api_url(f"attachment/{attachment.id}"),
+        "id": attachment.id,
+        "filename": attachment.filename,
+        "author": render_user(api_url, site, state, attachment.author_account_id),
+        "created": format_jira_timestamp(attachment.created),
+        "size": attachment.size,
+        "mimeType": attachment.mime_type,
+        "content": api_url(f"attachment/content/{attachment.id}"),
+    }
+
+
+def render_user(
+    api_url: ApiUrl, site: Site, state: SandboxState, account_id: str | None
 ) -> dict[str, Any] | None:
+    """Return a user reference: by account id on Cloud, by name and key on DC."""
     if account_id is None:
         return None
     user = state.users.get(account_id)
     display_name = user.display_name if user else "Former user"
+    if site.is_cloud:
+        return {
+            "self": api_url(f"user?accountId={account_id}"),
+            "accountId": account_id,
+            "displayName": display_name,
+            "active": user is not None,
+            "accountType": "atlassian",
+            "timeZone": "Etc/UTC",
+        }
+    username = user.username if user and user.username else account_id
     return {
-        "self": api_url(f"user?accountId={account_id}"),
-        "accountId": account_id,
+        "self": api_url(f"user?username={username}"),
+        "name": username,
+        "key": account_id,
+        "emailAddress": user.email if user else "",
         "displayName": display_name,
         "active": user is not None,
-        "accountType": "atlassian",
         "timeZone": "Etc/UTC",
     }
 
 
 def _rendered_value(issue: Issue, name: str) -> str | None:
-    if name == "description" and issue.description is not None:
+    if name == "description" and isinstance(issue.description, dict):
         return adf_to_html(issue.description)
+    if name == "description" and isinstance(issue.description, str):
+        return html.escape(issue.description).replace("\n", "<br/>")
     if name in ("created", "updated"):
         timestamp = issue.created if name == "created" else issue.updated
         moment = datetime.datetime.fromtimestamp(timestamp, datetime.UTC)

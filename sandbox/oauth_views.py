@@ -74,7 +74,7 @@ def validate_authorization_request(
     """
     client_id = parameters.get("client_id", "")
     client = state.clients.get(client_id)
-    if client is None:
+    if client is None or client.instance is not None:
         return _authorize_error_page(
             f"Unknown client_id {client_id!r}. Register the app first, then retry."
         )
@@ -87,14 +87,14 @@ def validate_authorization_request(
 
     request_state = parameters.get("state")
     if parameters.get("audience") != AUDIENCE:
-        return _redirect_with_error(
+        return redirect_with_error(
             redirect_uri,
             request_state,
             "invalid_request",
             f"The audience parameter must be {AUDIENCE}.",
         )
     if parameters.get("response_type") != "code":
-        return _redirect_with_error(
+        return redirect_with_error(
             redirect_uri,
             request_state,
             "unsupported_response_type",
@@ -103,7 +103,7 @@ def validate_authorization_request(
 
     scopes = list(dict.fromkeys(parameters.get("scope", "").split()))
     if not scopes:
-        return _redirect_with_error(
+        return redirect_with_error(
             redirect_uri,
             request_state,
             "invalid_scope",
@@ -111,7 +111,7 @@ def validate_authorization_request(
         )
     unknown_scopes = [scope for scope in scopes if scope not in KNOWN_SCOPES]
     if unknown_scopes:
-        return _redirect_with_error(
+        return redirect_with_error(
             redirect_uri,
             request_state,
             "invalid_scope",
@@ -159,7 +159,7 @@ def _record_decision(
     decision = request.POST.get("decision")
     if decision == "deny":
         logger.info("User denied client %s", authorization.client.client_id)
-        return _redirect_with_error(
+        return redirect_with_error(
             authorization.redirect_uri,
             authorization.state,
             "access_denied",
@@ -181,7 +181,8 @@ def _record_decision(
             request, state, authorization, None, error="Choose a user to sign in as."
         )
     cloud_id = request.POST.get("cloud_id", "")
-    if cloud_id not in user.sites or cloud_id not in state.sites:
+    site = state.sites.get(cloud_id)
+    if cloud_id not in user.sites or site is None or not site.is_cloud:
         return _consent_page(
             request,
             state,
@@ -208,7 +209,7 @@ def _record_decision(
     query = {"code": code}
     if authorization.state is not None:
         query["state"] = authorization.state
-    return _redirect_with(authorization.redirect_uri, query)
+    return redirect_with(authorization.redirect_uri, query)
 
 
 def _consent_page(
@@ -225,7 +226,7 @@ def _consent_page(
         sites = [
             state.sites[cloud_id]
             for cloud_id in selected_user.sites
-            if cloud_id in state.sites
+            if cloud_id in state.sites and state.sites[cloud_id].is_cloud
         ]
     context = {
         "client": authorization.client,
@@ -250,23 +251,23 @@ def _authorize_error_page(message: str) -> HttpResponse:
     )
 
 
-def _redirect_with(redirect_uri: str, parameters: dict[str, str]) -> HttpResponse:
+def redirect_with(redirect_uri: str, parameters: dict[str, str]) -> HttpResponse:
     parts = urlsplit(redirect_uri)
     query = parse_qsl(parts.query, keep_blank_values=True)
     query.extend(parameters.items())
     return HttpResponseRedirect(urlunsplit(parts._replace(query=urlencode(query))))
 
 
-def _redirect_with_error(
+def redirect_with_error(
     redirect_uri: str, request_state: str | None, error: str, description: str
 ) -> HttpResponse:
     parameters = {"error": error, "error_description": description}
     if request_state is not None:
         parameters["state"] = request_state
-    return _redirect_with(redirect_uri, parameters)
+    return redirect_with(redirect_uri, parameters)
 
 
-def _token_response(body: dict[str, Any], status: int = 200) -> JsonResponse:
+def token_response(body: dict[str, Any], status: int = 200) -> JsonResponse:
     response = JsonResponse(body, status=status)
     # RFC 6749 section 5.1: responses carrying tokens must not be cached.
     response["Cache-Control"] = "no-store"
@@ -275,7 +276,7 @@ def _token_response(body: dict[str, Any], status: int = 200) -> JsonResponse:
 
 
 def _token_error(status: int, error: str, description: str) -> JsonResponse:
-    return _token_response({"error": error, "error_description": description}, status)
+    return token_response({"error": error, "error_description": description}, status)
 
 
 @csrf_exempt
@@ -312,7 +313,8 @@ def token(request: HttpRequest) -> HttpResponse:
     with store.lock:
         state = store.state
         client = authenticate_client(state, body["client_id"], body["client_secret"])
-        if client is None:
+        # A Data Center application link's client is unknown to Atlassian.
+        if client is None or client.instance is not None:
             logger.warning(
                 "Rejected token request: bad credentials for client_id %s",
                 body["client_id"],
@@ -352,8 +354,8 @@ def token(request: HttpRequest) -> HttpResponse:
                 client.client_id,
                 error.description,
             )
-            return _token_response(error.to_body(), error.status)
-    return _token_response(issued)
+            return token_response(error.to_body(), error.status)
+    return token_response(issued)
 
 
 def _missing_parameter(body: dict[str, Any], name: str) -> JsonResponse | None:

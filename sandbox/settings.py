@@ -19,8 +19,14 @@ ALLOWED_HOSTS = ["127.0.0.1", "localhost", "[::1]"] + [
 INSTALLED_APPS = ["sandbox"]
 MIDDLEWARE = [
     "sandbox.middleware.RequestLogMiddleware",
+    "sandbox.openapi.OpenApiValidationMiddleware",
+    "sandbox.faults.FaultMiddleware",
     "django.middleware.csrf.CsrfViewMiddleware",
 ]
+# Folder with Atlassian's two OpenAPI specs; when set, every Jira REST request is
+# validated against them (see sandbox/openapi.py). __main__ sets it from
+# --openapi-dir.
+SANDBOX_OPENAPI_DIR = os.environ.get("SANDBOX_OPENAPI_DIR", "")
 ROOT_URLCONF = "sandbox.urls"
 WSGI_APPLICATION = None
 DATABASES: dict[str, dict[str, str]] = {}

@@ -4,11 +4,16 @@ from __future__ import annotations
 
 import collections
 import secrets
+import shutil
+import tempfile
 import threading
 import time
 from dataclasses import dataclass, field
 from datetime import UTC, datetime
+from pathlib import Path
 from typing import Any
+
+from sandbox.jira_workflow import SIMPLIFIED_WORKFLOW, Workflow
 
 # Lifetimes of Atlassian OAuth 2.0 (3LO) credentials, all in seconds.
 AUTHORIZATION_CODE_LIFETIME = 5 * 60
@@ -20,6 +25,24 @@ REFRESH_TOKEN_INACTIVITY_LIFETIME = 90 * 24 * 3600
 TOKEN_FAMILY_ABSOLUTE_LIFETIME = 365 * 24 * 3600
 
 REQUEST_LOG_MAX_ENTRIES = 10_000
+
+# Jira Data Center's OAuth 2.0 provider: authorization codes live 10 s by default
+# (at most 600 s); the sandbox uses the maximum so that slow test machines pass.
+DC_AUTHORIZATION_CODE_LIFETIME = 600
+DC_ACCESS_TOKEN_LIFETIME = 3600
+DC_REFRESH_TOKEN_LIFETIME = 90 * 24 * 3600
+# Data Center scopes, each including the ones before it.
+DC_SCOPES = ("READ", "WRITE", "ADMIN", "SYSTEM_ADMIN")
+DC_SCOPE_DESCRIPTIONS: dict[str, str] = {
+    "READ": "View projects and issues, and your own profile",
+    "WRITE": "Create, update and delete projects and issues",
+    "ADMIN": "Administer most of Jira",
+    "SYSTEM_ADMIN": "Administer all of Jira",
+}
+
+CLOUD = "cloud"
+DATA_CENTER = "data_center"
+DEFAULT_ATTACHMENT_MAX_BYTES = 10 * 1024 * 1024
 
 # Classic Jira scopes that the authorization server accepts, in consent-page order,
 # with the words that the consent page shows for each.
@@ -86,6 +109,9 @@ class Client:
     client_secret: str
     name: str
     redirect_uris: list[str]
+    # The Data Center instance whose incoming application link this is; None for
+    # an app of Atlassian's developer console (Jira Cloud).
+    instance: str | None = None
 
 
 @dataclass(frozen=True)
@@ -106,6 +132,13 @@ class Project:
     name: str
     permissions: dict[str, set[str]]
     next_issue_number: int = 1
+    lead_account_id: str | None = None
+    project_type_key: str = "software"
+    template_key: str | None = None
+    description: str = ""
+    # PROJECT_LEAD or UNASSIGNED: whom "-1" and new issues are assigned to.
+    assignee_type: str = "UNASSIGNED"
+    workflow: Workflow = SIMPLIFIED_WORKFLOW
 
     def user_has(self, account_id: str, permission: str) -> bool:
         """Return whether the user has the project permission."""
@@ -121,7 +154,8 @@ class Issue:
     project_id: str
     issuetype_id: str
     summary: str
-    description: dict[str, Any] | None
+    # An ADF document on Cloud, a wiki-markup string on Data Center.
+    description: Any
     labels: list[str]
     priority_id: str
     reporter_account_id: str
@@ -131,6 +165,8 @@ class Issue:
     parent_id: str | None
     created: float
     updated: float
+    comments: list[Comment] = field(default_factory=list)
+    attachments: list[Attachment] = field(default_factory=list)
 
     def to_raw(self) -> dict[str, Any]:
         """Return the stored values as a JSON-ready dict."""
@@ -150,7 +186,45 @@ class Issue:
             "parent_id": self.parent_id,
             "created": format_jira_timestamp(self.created),
             "updated": format_jira_timestamp(self.updated),
+            "comments": [
+                {"id": c.id, "author": c.author_account_id, "body": c.body}
+                for c in self.comments
+            ],
+            "attachments": [
+                {
+                    "id": a.id,
+                    "filename": a.filename,
+                    "size": a.size,
+                    "mime_type": a.mime_type,
+                    "sha256": a.sha256,
+                }
+                for a in self.attachments
+            ],
         }
+
+
+@dataclass
+class Comment:
+    """Comment on an issue; the body is ADF on Cloud and a string on Data Center."""
+
+    id: str
+    author_account_id: str
+    body: Any
+    created: float
+    visibility: dict[str, str] | None = None
+
+
+@dataclass
+class Attachment:
+    """File attached to an issue; its bytes live in the store's attachment folder."""
+
+    id: str
+    filename: str
+    size: int
+    mime_type: str
+    sha256: str
+    author_account_id: str
+    created: float
 
 
 @dataclass
@@ -166,6 +240,16 @@ class Site:
     issues: dict[str, Issue] = field(default_factory=dict)
     next_project_id: int = 10000
     next_issue_id: int = 10000
+    next_comment_id: int = 10000
+    next_attachment_id: int = 10000
+    # A Data Center instance is a site too, served under /dc/<cloud_id>.
+    flavour: str = CLOUD
+    attachment_max_bytes: int = DEFAULT_ATTACHMENT_MAX_BYTES
+
+    @property
+    def is_cloud(self) -> bool:
+        """Whether this is a Jira Cloud site rather than a Data Center instance."""
+        return self.flavour == CLOUD
 
     def find_project(self, id_or_key: str) -> Project | None:
         """Return the project with this id or key, or None."""
@@ -198,6 +282,8 @@ class User:
     email: str
     sites: list[str]
     global_permissions: set[str]
+    # Data Center identifies users by username; Cloud only by account id.
+    username: str | None = None
 
 
 @dataclass
@@ -213,6 +299,9 @@ class AuthorizationCode:
     used: bool = False
     # Family of the tokens issued for this code, revoked if the code is replayed.
     family_id: str | None = None
+    # PKCE (Data Center only): the challenge and its method, S256 or plain.
+    code_challenge: str | None = None
+    code_challenge_method: str | None = None
 
 
 @dataclass
@@ -227,6 +316,8 @@ class TokenFamily:
     revoked_at: float | None = None
     revoked_reason: str | None = None
     requests: collections.Counter[str] = field(default_factory=collections.Counter)
+    # The Data Center instance that issued the family; None for Atlassian Cloud.
+    instance: str | None = None
 
     @property
     def revoked(self) -> bool:
@@ -252,6 +343,30 @@ class RefreshToken:
     family_id: str
     issued_at: float
     rotated_at: float | None = None
+    # The access token issued in the same response: Data Center ends it as soon
+    # as this refresh token is used.
+    access_token: str | None = None
+
+
+@dataclass
+class Fault:
+    """Planned misbehaviour: answer the next `remaining` matching requests badly.
+
+    kind is "status" (answer `status`, with Retry-After for 429 and 503), "slow"
+    (wait `delay_seconds`, then answer normally) or "revoke" (revoke the token
+    family of the request's bearer or refresh token, then answer normally).
+    """
+
+    id: str
+    kind: str
+    method: str | None
+    path_prefix: str | None
+    path_regex: str | None
+    remaining: int
+    status: int = 503
+    retry_after: int | None = None
+    delay_seconds: float = 0.0
+    matched: int = 0
 
 
 @dataclass
@@ -275,6 +390,7 @@ class SandboxState:
         default_factory=lambda: collections.deque(maxlen=REQUEST_LOG_MAX_ENTRIES)
     )
     issued_since_sweep: int = 0
+    faults: list[Fault] = field(default_factory=list)
 
     def now(self) -> float:
         """Return the sandbox time: real time plus the offset set by the control API."""
@@ -282,16 +398,27 @@ class SandboxState:
 
 
 class Store:
-    """Holder of the current SandboxState and of the lock every request takes."""
+    """Holder of the current SandboxState and of the lock every request takes.
+
+    Attached files are written to `attachment_dir`, a temporary folder that
+    `close()` removes.
+    """
 
     def __init__(self, seed: str) -> None:
         self.lock = threading.Lock()
         self.seed = seed
         self.state = build_state(seed)
+        self.attachment_dir = Path(tempfile.mkdtemp(prefix="jira-sandbox-files-"))
 
     def reset(self) -> None:
         """Replace the state with a fresh copy of the seed (the caller has the lock)."""
         self.state = build_state(self.seed)
+        for stored in self.attachment_dir.iterdir():
+            stored.unlink(missing_ok=True)
+
+    def close(self) -> None:
+        """Delete the attachment folder and the files in it."""
+        shutil.rmtree(self.attachment_dir, ignore_errors=True)
 
 
 _store: Store | None = None
@@ -302,6 +429,8 @@ def configure_store(seed: str) -> Store:
     """Create the process-wide store with the given seed ("demo" or "none")."""
     global _store
     with _store_guard:
+        if _store is not None:
+            _store.close()
         _store = Store(seed)
         return _store
 

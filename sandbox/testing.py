@@ -48,9 +48,15 @@ class SandboxProcess:
     full pipe without a reader would block the server.
     """
 
-    def __init__(self, seed: str = "demo", host: str = "127.0.0.1") -> None:
+    def __init__(
+        self,
+        seed: str = "demo",
+        host: str = "127.0.0.1",
+        openapi_dir: Path | str | None = None,
+    ) -> None:
         self.seed = seed
         self.host = host
+        self.openapi_dir = str(openapi_dir) if openapi_dir else ""
         self.base_url = ""
         self.log_path: Path | None = None
         self._process: subprocess.Popen[str] | None = None
@@ -67,6 +73,8 @@ class SandboxProcess:
         environment = dict(os.environ)
         environment["DJANGO_SETTINGS_MODULE"] = "sandbox.settings"
         environment["PYTHONUNBUFFERED"] = "1"
+        # Only --openapi-dir decides whether requests are validated.
+        environment.pop("SANDBOX_OPENAPI_DIR", None)
         existing_path = environment.get("PYTHONPATH")
         environment["PYTHONPATH"] = os.pathsep.join(
             [str(REPOSITORY_ROOT)] + ([existing_path] if existing_path else [])
@@ -82,6 +90,8 @@ class SandboxProcess:
             "--seed",
             self.seed,
         ]
+        if self.openapi_dir:
+            command += ["--openapi-dir", self.openapi_dir]
         self._process = subprocess.Popen(
             command,
             cwd=REPOSITORY_ROOT,
@@ -205,23 +215,45 @@ class SandboxControl:
         redirect_uris: list[str],
         client_id: str | None = None,
         client_secret: str | None = None,
+        instance: str | None = None,
     ) -> dict[str, Any]:
-        """Register an OAuth client (or update it); return id, secret, name, URIs."""
+        """Register an OAuth client (or update it); return id, secret, name, URIs.
+
+        With an instance, the client is an incoming application link of that
+        Data Center instance; without, an app of Atlassian's developer console.
+        """
         body: dict[str, Any] = {"name": name, "redirect_uris": redirect_uris}
         if client_id is not None:
             body["client_id"] = client_id
         if client_secret is not None:
             body["client_secret"] = client_secret
+        if instance is not None:
+            body["instance"] = instance
         return self._call("POST", "/_sandbox/clients", json=body)
 
     def add_site(
-        self, name: str, url: str, cloud_id: str | None = None
+        self,
+        name: str,
+        url: str,
+        cloud_id: str | None = None,
+        attachment_max_bytes: int | None = None,
     ) -> dict[str, Any]:
-        """Add a Jira site (or update it); return it with its cloud_id."""
+        """Add a Jira Cloud site (or update it); return it with its cloud_id."""
         body: dict[str, Any] = {"name": name, "url": url}
         if cloud_id is not None:
             body["cloud_id"] = cloud_id
+        if attachment_max_bytes is not None:
+            body["attachment_max_bytes"] = attachment_max_bytes
         return self._call("POST", "/_sandbox/sites", json=body)
+
+    def add_dc_instance(
+        self, instance: str, name: str, attachment_max_bytes: int | None = None
+    ) -> dict[str, Any]:
+        """Add a Jira Data Center instance; return it with its portal_url."""
+        body: dict[str, Any] = {"instance": instance, "name": name}
+        if attachment_max_bytes is not None:
+            body["attachment_max_bytes"] = attachment_max_bytes
+        return self._call("POST", "/_sandbox/dc-instances", json=body)
 
     def add_user(
         self,
@@ -230,8 +262,12 @@ class SandboxControl:
         sites: list[str],
         account_id: str | None = None,
         global_permissions: list[str] | None = None,
+        username: str | None = None,
     ) -> dict[str, Any]:
-        """Add a user who can use the given sites (or update it)."""
+        """Add a user who can use the given sites or instances (or update it).
+
+        Data Center names users by username; give one for users of an instance.
+        """
         body: dict[str, Any] = {
             "display_name": display_name,
             "email": email,
@@ -240,6 +276,8 @@ class SandboxControl:
         }
         if account_id is not None:
             body["account_id"] = account_id
+        if username is not None:
+            body["username"] = username
         return self._call("POST", "/_sandbox/users", json=body)
 
     def add_project(
@@ -248,10 +286,107 @@ class SandboxControl:
         key: str,
         name: str,
         permissions: dict[str, list[str]] | None = None,
+        lead: str | None = None,
+        assignee_type: str | None = None,
     ) -> dict[str, Any]:
-        """Add a project to a site, permissions keyed by account id (or update it)."""
-        body = {"key": key, "name": name, "permissions": permissions or {}}
+        """Add a project to a site or instance, permissions keyed by account id.
+
+        lead is an account id; assignee_type PROJECT_LEAD makes "-1" assign the
+        lead.
+        """
+        body: dict[str, Any] = {
+            "key": key,
+            "name": name,
+            "permissions": permissions or {},
+        }
+        if lead is not None:
+            body["lead"] = lead
+        if assignee_type is not None:
+            body["assignee_type"] = assignee_type
         return self._call("POST", f"/_sandbox/sites/{cloud_id}/projects", json=body)
+
+    def add_fault(
+        self,
+        kind: str,
+        *,
+        count: int = 1,
+        method: str | None = None,
+        path_prefix: str | None = None,
+        path_regex: str | None = None,
+        status: int | None = None,
+        retry_after: int | None = None,
+        delay_seconds: float | None = None,
+    ) -> dict[str, Any]:
+        """Plan a fault for the next `count` matching requests; return it.
+
+        kind "status" answers `status` (503 unless given; 429 and 503 carry
+        Retry-After), "slow" waits `delay_seconds` before answering normally, and
+        "revoke" revokes the token family of the bearer or refresh token sent.
+        """
+        body: dict[str, Any] = {"kind": kind, "count": count}
+        optional = {
+            "method": method,
+            "path_prefix": path_prefix,
+            "path_regex": path_regex,
+            "status": status,
+            "retry_after": retry_after,
+            "delay_seconds": delay_seconds,
+        }
+        body.update({name: value for name, value in optional.items() if value is not None})
+        return self._call("POST", "/_sandbox/faults", json=body)
+
+    def throttle(
+        self,
+        path_prefix: str,
+        *,
+        count: int = 1,
+        retry_after: int = 1,
+        method: str | None = None,
+    ) -> dict[str, Any]:
+        """Answer the next `count` matching requests with 429 and Retry-After."""
+        return self.add_fault(
+            "status",
+            count=count,
+            method=method,
+            path_prefix=path_prefix,
+            status=429,
+            retry_after=retry_after,
+        )
+
+    def fail(
+        self, path_prefix: str, *, status: int = 503, count: int = 1,
+        method: str | None = None,
+    ) -> dict[str, Any]:
+        """Answer the next `count` matching requests with a server error."""
+        return self.add_fault(
+            "status", count=count, method=method, path_prefix=path_prefix, status=status
+        )
+
+    def slow_down(
+        self, path_prefix: str, *, delay_seconds: float, count: int = 1,
+        method: str | None = None,
+    ) -> dict[str, Any]:
+        """Answer the next `count` matching requests normally after a delay."""
+        return self.add_fault(
+            "slow", count=count, method=method, path_prefix=path_prefix,
+            delay_seconds=delay_seconds,
+        )
+
+    def revoke_on(
+        self, path_prefix: str, *, count: int = 1, method: str | None = None
+    ) -> dict[str, Any]:
+        """Revoke the token family presented by the next matching request."""
+        return self.add_fault(
+            "revoke", count=count, method=method, path_prefix=path_prefix
+        )
+
+    def faults(self) -> list[dict[str, Any]]:
+        """Return the planned faults, with how often each fired and has left."""
+        return self._call("GET", "/_sandbox/faults")
+
+    def clear_faults(self) -> None:
+        """Drop every planned fault."""
+        self._call("DELETE", "/_sandbox/faults")
 
     def issues(self, cloud_id: str) -> list[dict[str, Any]]:
         """Return the issues stored on a site, with raw field values."""

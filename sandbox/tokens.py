@@ -13,13 +13,19 @@ family. A refresh token unused for 90 days, or any token of a family older than
 
 from __future__ import annotations
 
+import base64
+import hashlib
 import logging
+import re
 import secrets
 from typing import Any
 
 from sandbox.state import (
     ACCESS_TOKEN_LIFETIME,
     AUTHORIZATION_CODE_LIFETIME,
+    DC_ACCESS_TOKEN_LIFETIME,
+    DC_AUTHORIZATION_CODE_LIFETIME,
+    DC_REFRESH_TOKEN_LIFETIME,
     REFRESH_TOKEN_INACTIVITY_LIFETIME,
     REFRESH_TOKEN_REUSE_INTERVAL,
     TOKEN_FAMILY_ABSOLUTE_LIFETIME,
@@ -287,3 +293,152 @@ def _refresh_token_may_matter(
     if record.rotated_at is None:
         return now < record.issued_at + REFRESH_TOKEN_INACTIVITY_LIFETIME
     return True
+
+
+# Jira Data Center's OAuth 2.0 provider. Codes carry an optional PKCE
+# challenge; refreshes need the redirect URI of the consent and end the old
+# access and refresh tokens at once, with no reuse interval.
+
+PKCE_VERIFIER_PATTERN = re.compile(r"[A-Za-z0-9\-._~]{43,128}")
+
+
+def issue_dc_authorization_code(
+    state: SandboxState,
+    client: Client,
+    redirect_uri: str,
+    scopes: list[str],
+    account_id: str,
+    code_challenge: str | None,
+    code_challenge_method: str | None,
+) -> str:
+    """Record a Data Center consent and return a new authorization code."""
+    assert client.instance is not None
+    code = new_token()
+    state.authorization_codes[code] = AuthorizationCode(
+        client_id=client.client_id,
+        redirect_uri=redirect_uri,
+        scopes=list(scopes),
+        account_id=account_id,
+        cloud_id=client.instance,
+        expires_at=state.now() + DC_AUTHORIZATION_CODE_LIFETIME,
+        code_challenge=code_challenge,
+        code_challenge_method=code_challenge_method,
+    )
+    _count_issued(state)
+    return code
+
+
+def pkce_matches(verifier: str, challenge: str, method: str) -> bool:
+    """Return whether a code_verifier answers the code_challenge (S256 or plain)."""
+    if not PKCE_VERIFIER_PATTERN.fullmatch(verifier):
+        return False
+    if method == "S256":
+        digest = hashlib.sha256(verifier.encode("ascii")).digest()
+        expected = base64.urlsafe_b64encode(digest).rstrip(b"=").decode("ascii")
+    else:
+        expected = verifier
+    return secrets.compare_digest(expected, challenge)
+
+
+def exchange_dc_authorization_code(
+    state: SandboxState,
+    client: Client,
+    code: str,
+    redirect_uri: str,
+    code_verifier: str | None,
+) -> dict[str, Any]:
+    """Redeem a Data Center code; raise TokenEndpointError if it is unusable."""
+    record = state.authorization_codes.get(code)
+    if record is None or record.client_id != client.client_id:
+        raise dc_invalid_grant("Invalid authorization code")
+    if record.used:
+        if record.family_id is not None and record.family_id in state.families:
+            revoke_family(
+                state, state.families[record.family_id], "authorization code replayed"
+            )
+        raise dc_invalid_grant("Invalid authorization code")
+    if state.now() >= record.expires_at:
+        raise dc_invalid_grant("Authorization code expired")
+    if record.redirect_uri != redirect_uri:
+        raise dc_invalid_grant("The redirect_uri does not match the authorization.")
+    if record.code_challenge is not None:
+        if not code_verifier or not pkce_matches(
+            code_verifier, record.code_challenge, record.code_challenge_method or "plain"
+        ):
+            raise dc_invalid_grant("The code_verifier does not match the code_challenge.")
+
+    record.used = True
+    family = TokenFamily(
+        family_id=secrets.token_hex(8),
+        client_id=client.client_id,
+        account_id=record.account_id,
+        scopes=list(record.scopes),
+        created_at=state.now(),
+        instance=record.cloud_id,
+    )
+    family.requests["authorization_code"] += 1
+    state.families[family.family_id] = family
+    record.family_id = family.family_id
+    logger.info(
+        "Issued Data Center token family %s to client %s for account %s",
+        family.family_id,
+        client.client_id,
+        family.account_id,
+    )
+    return _issue_dc_token_pair(state, family)
+
+
+def refresh_dc_access_token(
+    state: SandboxState, client: Client, refresh_token: str, redirect_uri: str
+) -> dict[str, Any]:
+    """Trade a Data Center refresh token for a new pair, ending the old pair now."""
+    record = state.refresh_tokens.get(refresh_token)
+    family = state.families.get(record.family_id) if record is not None else None
+    if (
+        record is None
+        or family is None
+        or family.client_id != client.client_id
+        or family.instance is None
+    ):
+        raise dc_invalid_grant(INVALID_REFRESH_TOKEN_DESCRIPTION)
+    family.requests["refresh_token"] += 1
+    if family.revoked or record.rotated_at is not None:
+        raise dc_invalid_grant(INVALID_REFRESH_TOKEN_DESCRIPTION)
+    if state.now() >= record.issued_at + DC_REFRESH_TOKEN_LIFETIME:
+        raise dc_invalid_grant("Refresh token expired")
+    if redirect_uri not in client.redirect_uris:
+        raise dc_invalid_grant("The redirect_uri does not match the client.")
+
+    record.rotated_at = state.now()
+    if record.access_token is not None:
+        state.access_tokens.pop(record.access_token, None)
+    del state.refresh_tokens[refresh_token]
+    return _issue_dc_token_pair(state, family)
+
+
+def dc_invalid_grant(description: str) -> TokenEndpointError:
+    """Return Data Center's error for an unusable code or refresh token."""
+    return TokenEndpointError(400, "invalid_grant", description)
+
+
+def _issue_dc_token_pair(state: SandboxState, family: TokenFamily) -> dict[str, Any]:
+    now = state.now()
+    refresh_token = new_token()
+    access_token = new_token()
+    state.refresh_tokens[refresh_token] = RefreshToken(
+        family_id=family.family_id, issued_at=now, access_token=access_token
+    )
+    state.access_tokens[access_token] = AccessToken(
+        family_id=family.family_id,
+        expires_at=now + DC_ACCESS_TOKEN_LIFETIME,
+        refresh_token=refresh_token,
+    )
+    _count_issued(state)
+    return {
+        "access_token": access_token,
+        "token_type": "bearer",
+        "expires_in": DC_ACCESS_TOKEN_LIFETIME,
+        "refresh_token": refresh_token,
+        "created_at": int(now),
+        "scope": " ".join(family.scopes),
+    }

@@ -199,3 +199,135 @@ def adf(text: str) -> dict[str, Any]:
         "version": 1,
         "content": [{"type": "paragraph", "content": [{"type": "text", "text": text}]}],
     }
+
+
+ALL_CLOUD_SCOPES = [
+    "read:jira-work",
+    "write:jira-work",
+    "read:jira-user",
+    "manage:jira-configuration",
+    "offline_access",
+]
+DEMO_DC_INSTANCE = "demo"
+
+
+def jira_call(
+    method: str,
+    base_url: str,
+    access_token: str,
+    path: str,
+    cloud_id: str = DEMO_CLOUD_ID,
+    **kwargs: Any,
+) -> requests.Response:
+    """Call a Jira REST v3 path on a Cloud site through the gateway."""
+    return requests.request(
+        method,
+        jira_url(base_url, path, cloud_id),
+        headers={**bearer(access_token), **kwargs.pop("headers", {})},
+        timeout=TIMEOUT_SECONDS,
+        **kwargs,
+    )
+
+
+def dc_url(base_url: str, path: str, instance: str = DEMO_DC_INSTANCE) -> str:
+    """Return the URL of a path under a Data Center instance's portal."""
+    return f"{base_url}/dc/{instance}/{path}"
+
+
+def dc_call(
+    method: str,
+    base_url: str,
+    access_token: str,
+    path: str,
+    instance: str = DEMO_DC_INSTANCE,
+    **kwargs: Any,
+) -> requests.Response:
+    """Call a Jira REST v2 path on a Data Center instance."""
+    return requests.request(
+        method,
+        dc_url(base_url, f"rest/api/2/{path}", instance),
+        headers={**bearer(access_token), **kwargs.pop("headers", {})},
+        timeout=TIMEOUT_SECONDS,
+        **kwargs,
+    )
+
+
+def register_dc_client(
+    control: SandboxControl, instance: str = DEMO_DC_INSTANCE
+) -> RegisteredClient:
+    """Register an incoming application link with a fresh id on the instance."""
+    created = control.register_client(
+        name="DC test app",
+        redirect_uris=[REDIRECT_URI],
+        client_id=f"dc-{secrets.token_hex(8)}",
+        instance=instance,
+    )
+    return RegisteredClient(
+        client_id=created["client_id"],
+        client_secret=created["client_secret"],
+        redirect_uri=REDIRECT_URI,
+    )
+
+
+def dc_consent(
+    base_url: str,
+    client: RegisteredClient,
+    scope: str = "WRITE",
+    account_id: str = DEMO_ADMIN,
+    instance: str = DEMO_DC_INSTANCE,
+    challenge: tuple[str, str] | None = None,
+) -> str:
+    """Consent on a Data Center instance and return the authorization code."""
+    form = {
+        "client_id": client.client_id,
+        "redirect_uri": client.redirect_uri,
+        "response_type": "code",
+        "state": "dc-state",
+        "scope": scope,
+        "decision": "accept",
+        "account_id": account_id,
+    }
+    if challenge is not None:
+        form["code_challenge"], form["code_challenge_method"] = challenge
+    response = requests.post(
+        dc_url(base_url, "rest/oauth2/latest/authorize", instance),
+        data=form,
+        allow_redirects=False,
+        timeout=TIMEOUT_SECONDS,
+    )
+    assert response.status_code == 302, response.text
+    return redirect_query(response)["code"]
+
+
+def dc_token(
+    base_url: str, fields: dict[str, str], instance: str = DEMO_DC_INSTANCE
+) -> requests.Response:
+    """POST a form-encoded body to an instance's token endpoint."""
+    return requests.post(
+        dc_url(base_url, "rest/oauth2/latest/token", instance),
+        data=fields,
+        timeout=TIMEOUT_SECONDS,
+    )
+
+
+def dc_obtain_tokens(
+    base_url: str,
+    control: SandboxControl,
+    scope: str = "WRITE",
+    account_id: str = DEMO_ADMIN,
+) -> tuple[RegisteredClient, dict[str, Any]]:
+    """Register a DC client, consent and redeem the code; return client and tokens."""
+    client = register_dc_client(control)
+    code = dc_consent(base_url, client, scope, account_id)
+    response = dc_token(
+        base_url,
+        {
+            "grant_type": "authorization_code",
+            "client_id": client.client_id,
+            "client_secret": client.client_secret,
+            "code": code,
+            "redirect_uri": client.redirect_uri,
+        },
+    )
+    assert response.status_code == 200, response.text
+    return client, response.json()
