@@ -1,8 +1,10 @@
-"""The Celery app and its beat schedule."""
+"""The Celery app, its beat schedule and the checks its processes run at start."""
 
 import os
+from typing import Any
 
 from celery import Celery
+from celery.signals import beat_init, worker_init, worker_process_init
 
 os.environ.setdefault("DJANGO_SETTINGS_MODULE", "config.settings")
 
@@ -10,9 +12,44 @@ app = Celery("manage_center")
 app.config_from_object("django.conf:settings", namespace="CELERY")
 app.autodiscover_tasks()
 
-app.conf.beat_schedule = {
-    "renew-due-tokens-every-minute": {
-        "task": "tokens.tasks.renew_due_tokens_task",
-        "schedule": 60.0,
-    },
-}
+
+
+@app.on_after_configure.connect
+def schedule_sweeps(sender: Celery, **kwargs: Any) -> None:
+    """Set the beat schedule once settings are loaded."""
+    from django.conf import settings
+
+    interval = float(settings.TOKEN_RENEWAL_SWEEP_SECONDS)
+    sender.conf.beat_schedule = {
+        "renew-due-tokens": {
+            "task": "tokens.tasks.renew_due_tokens_task",
+            "schedule": interval,
+            # A sweep that waited longer than its interval gives way to the next.
+            "options": {"expires": interval},
+        },
+    }
+
+
+@worker_init.connect
+@beat_init.connect
+def refuse_unreadable_secrets(**kwargs: Any) -> None:
+    """Stop a worker or beat whose encryption keys cannot open the stored secrets."""
+    from tokens.keycheck import stored_secrets_problem
+
+    problem = stored_secrets_problem()
+    if problem:
+        # Celery logs and swallows exceptions from signal handlers; SystemExit
+        # is the one that stops the process.
+        raise SystemExit(f"Refusing to start: {problem}")
+
+
+@worker_process_init.connect
+def keep_database_connection(**kwargs: Any) -> None:
+    """Let each pool process keep its database connection between tasks."""
+    from django.conf import settings
+    from django.db import connections
+
+    max_age = settings.CELERY_WORKER_DB_CONN_MAX_AGE
+    for alias in connections:
+        connections.settings[alias]["CONN_MAX_AGE"] = max_age
+        connections[alias].close()

@@ -213,6 +213,31 @@ ACCOUNT_SIGNUP_FIELDS = ["email*", "password1*", "password2*"]
 ACCOUNT_EMAIL_VERIFICATION = env_str("ACCOUNT_EMAIL_VERIFICATION", "optional")
 ACCOUNT_ADAPTER = "tenants.adapters.AccountAdapter"
 ACCOUNT_ALLOW_SIGNUPS = env_bool("ACCOUNT_ALLOW_SIGNUPS", False)
+# A renewal is acknowledged only once it ran, so a worker that dies takes no
+# message with it; the token's renewal fields make a repeated run harmless.
+CELERY_TASK_ACKS_LATE = True
+CELERY_TASK_REJECT_ON_WORKER_LOST = True
+CELERY_WORKER_PREFETCH_MULTIPLIER = env_int(
+    "CELERY_WORKER_PREFETCH_MULTIPLIER", 16, minimum=1
+)
+# Keep each worker process's database connection between tasks: opening one per
+# task costs more than a renewal's own queries.
+CELERY_WORKER_DB_CONN_MAX_AGE = env_int("CELERY_WORKER_DB_CONN_MAX_AGE", 300)
+# How often beat runs the renewal sweep, and how many due tokens one sweep queues.
+TOKEN_RENEWAL_SWEEP_SECONDS = env_int("TOKEN_RENEWAL_SWEEP_SECONDS", 60, minimum=1)
+TOKEN_RENEWAL_BATCH_SIZE = env_int("TOKEN_RENEWAL_BATCH_SIZE", 500, minimum=1)
+TOKEN_RENEWAL_MAX_PER_SWEEP = env_int("TOKEN_RENEWAL_MAX_PER_SWEEP", 20000, minimum=1)
+# A queued renewal whose message was lost (a broker restart) is queued again
+# after this long.
+TOKEN_RENEWAL_QUEUE_SECONDS = env_int("TOKEN_RENEWAL_QUEUE_SECONDS", 120, minimum=1)
+# A renewer owns a token's refresh for this long; it must outlast a token request.
+TOKEN_RENEWAL_LEASE_SECONDS = env_int("TOKEN_RENEWAL_LEASE_SECONDS", 30, minimum=1)
+# Failed renewals are retried after BASE, 2 x BASE, ... up to MAX seconds, with
+# jitter.
+TOKEN_RENEWAL_BACKOFF_SECONDS = env_int("TOKEN_RENEWAL_BACKOFF_SECONDS", 30, minimum=1)
+TOKEN_RENEWAL_BACKOFF_MAX_SECONDS = env_int(
+    "TOKEN_RENEWAL_BACKOFF_MAX_SECONDS", 300, minimum=1
+)
 LOGIN_REDIRECT_URL = "tokens:list"
 LOGIN_URL = "account_login"
 ACCOUNT_LOGOUT_REDIRECT_URL = "account_login"

@@ -18,6 +18,15 @@ token_name_validator = RegexValidator(
 )
 
 
+# Jira Cloud's access token lifetime and the reuse interval of a rotated refresh
+# token, as Atlassian documents them.
+ACCESS_TOKEN_LIFETIME = 3600
+REFRESH_TOKEN_REUSE_SECONDS = 600
+# A recovery starts this much before the reuse interval ends, so that clock skew
+# and a slow answer cannot push the old refresh token past it.
+REUSE_SAFETY_SECONDS = 60
+
+
 class RenewalRate(models.IntegerChoices):
     """How often the token is renewed, in minutes; 0 turns renewal off."""
 
@@ -82,6 +91,18 @@ class AccessToken(models.Model):
     next_renewal_at = models.DateTimeField(null=True, blank=True)
     last_renewed_at = models.DateTimeField(null=True, blank=True)
     last_error = models.TextField(blank=True)
+    # Bumped with every stored token pair: a renewal stores its answer only while
+    # the version it started from is still current.
+    version = models.PositiveBigIntegerField(default=0)
+    # Set when a sweep or "Renew now" queues a renewal, cleared when one finishes.
+    renewal_queued_at = models.DateTimeField(null=True, blank=True)
+    # Committed before the refresh request and cleared once its answer is stored:
+    # while set, Jira may have rotated the refresh token without the new one being
+    # stored here.
+    renewal_started_at = models.DateTimeField(null=True, blank=True)
+    # The renewer that set this owns the refresh until then.
+    renewal_lease_until = models.DateTimeField(null=True, blank=True)
+    renewal_failures = models.PositiveSmallIntegerField(default=0)
     last_used_at = models.DateTimeField(null=True, blank=True)
     use_count = models.PositiveBigIntegerField(default=0)
     created_at = models.DateTimeField(auto_now_add=True)
@@ -105,6 +126,17 @@ class AccessToken(models.Model):
                 name="token_unique_application_name",
                 violation_error_message=(
                     "This application already has a token with this name."
+                ),
+            ),
+        ]
+        indexes = [
+            # The sweep's query reads only the few due rows through this index; its
+            # condition must match tokens_due_for_renewal's filter.
+            models.Index(
+                fields=["next_renewal_at"],
+                name="token_renewal_due_idx",
+                condition=models.Q(
+                    status__in=["connected", "renewal_failing"], renewal_rate__gt=0
                 ),
             ),
         ]
@@ -179,6 +211,50 @@ class AccessToken(models.Model):
             due = min(due, self.access_token_expires_at - margin)
         return max(due, now)
 
+    def rate_keeps_alive(self, *, expires_in: int = ACCESS_TOKEN_LIFETIME) -> bool:
+        """Tell whether the renewal rate alone renews before the refresh margin.
+
+        A rate that does not is still safe, since renewal is pulled forward to the
+        margin, but the administrator should know the token renews more often.
+        """
+        if self.renewal_rate == RenewalRate.DISABLED:
+            return False
+        limit = expires_in - settings.JIRA_TOKEN_REFRESH_MARGIN
+        return self.renewal_rate * 60 <= limit
+
+    def renewal_lease_held(self, *, now: datetime) -> bool:
+        return self.renewal_lease_until is not None and self.renewal_lease_until > now
+
+    def renewal_progress(self, *, now: datetime) -> str:
+        """Return "running", "queued" or "idle" for the token's page."""
+        if self.renewal_lease_held(now=now):
+            return "running"
+        if self.renewal_queued_at is not None:
+            return "queued"
+        return "idle"
+
+    def rotation_may_be_lost(self, *, now: datetime) -> bool:
+        """Tell whether an earlier refresh may have rotated the token unseen.
+
+        True when a refresh request went out and no answer was stored, and its
+        renewer no longer holds the lease (it crashed, or its commit failed).
+        """
+        return self.renewal_started_at is not None and not self.renewal_lease_held(
+            now=now
+        )
+
+    def reuse_interval_passed(self, *, now: datetime) -> bool:
+        """Tell whether a possibly rotated refresh token is too old to present again.
+
+        Jira Cloud honours a rotated refresh token for a reuse interval and treats
+        a later use as theft, revoking the whole grant. Data Center documents no
+        such interval and no such penalty, so its old token is always worth a try.
+        """
+        if self.renewal_started_at is None or self.flavour == Flavour.DATA_CENTER:
+            return False
+        safe = timedelta(seconds=REFRESH_TOKEN_REUSE_SECONDS - REUSE_SAFETY_SECONDS)
+        return now >= self.renewal_started_at + safe
+
 
 class AuditEvent(models.Model):
     """A record of a change, consent or renewal; never holds secret values."""
@@ -192,6 +268,7 @@ class AuditEvent(models.Model):
         CONSENT_FAILED = "consent_failed", "Consent failed"
         TOKEN_RENEWED = "token_renewed", "Token renewed"
         RENEWAL_FAILED = "renewal_failed", "Renewal failed"
+        RENEWAL_REQUESTED = "renewal_requested", "Renewal requested"
 
     tenant = models.ForeignKey(Tenant, on_delete=models.CASCADE, related_name="+")
     token = models.ForeignKey(

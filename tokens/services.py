@@ -1,7 +1,10 @@
 """Writes to access tokens: each function owns its transaction and audit event."""
 
 import logging
+import random
+import time
 from dataclasses import dataclass
+from datetime import datetime, timedelta
 
 from django.conf import settings
 from django.contrib.auth.base_user import AbstractBaseUser
@@ -10,9 +13,22 @@ from django.utils import timezone
 
 from tenants.models import Application, Tenant
 from tokens import oauth
-from tokens.models import AccessToken, AuditEvent, Flavour, TokenStatus
+from tokens.models import (
+    REFRESH_TOKEN_REUSE_SECONDS,
+    REUSE_SAFETY_SECONDS,
+    AccessToken,
+    AuditEvent,
+    Flavour,
+    RenewalRate,
+    TokenStatus,
+)
+from tokens.selectors import tokens_due_for_renewal
 
 logger = logging.getLogger(__name__)
+
+# How often a caller that needs a fresh token looks whether another renewer has
+# stored one.
+_WAIT_FOR_RENEWAL_SECONDS = 0.05
 
 
 class ConsentError(Exception):
@@ -52,6 +68,12 @@ def _disconnect(token: AccessToken) -> None:
     token.status = TokenStatus.NOT_CONNECTED
     token.connected_at = None
     token.next_renewal_at = None
+    # A renewal still in flight for the old grant must not store its answer.
+    token.version += 1
+    token.renewal_queued_at = None
+    token.renewal_started_at = None
+    token.renewal_lease_until = None
+    token.renewal_failures = 0
 
 
 def _store_pasted_access_token(token: AccessToken, access_token: str) -> None:
@@ -145,7 +167,10 @@ def token_update(
         if fields.access_token:
             _store_pasted_access_token(token, fields.access_token)
             changed.append("access_token")
-        if token.status == TokenStatus.CONNECTED:
+        # A new rate takes effect at once, also for a token whose renewal is failing.
+        if token.status == TokenStatus.CONNECTED or (
+            token.status == TokenStatus.RENEWAL_FAILING and "renewal_rate" in changed
+        ):
             token.next_renewal_at = token.compute_next_renewal(now=timezone.now())
 
         token.save()
@@ -165,6 +190,7 @@ def token_delete(*, token: AccessToken, actor: AbstractBaseUser | None = None) -
 
 
 def _store_grant(token: AccessToken, grant: oauth.TokenGrant) -> None:
+    """Store a new token pair; a new version makes older renewals' answers stale."""
     now = timezone.now()
     token.set_secret("access_token", grant.access_token)
     token.set_secret("refresh_token", grant.refresh_token)
@@ -174,6 +200,10 @@ def _store_grant(token: AccessToken, grant: oauth.TokenGrant) -> None:
     token.last_error = ""
     token.last_renewed_at = now
     token.next_renewal_at = token.compute_next_renewal(now=now)
+    token.version += 1
+    token.renewal_started_at = None
+    token.renewal_lease_until = None
+    token.renewal_failures = 0
 
 
 def _match_site(token: AccessToken, sites: list[oauth.Site]) -> oauth.Site:
@@ -241,64 +271,305 @@ def token_consent_complete(
     return token
 
 
-def token_renew(*, token_id: object, only_if_expiring: bool = False) -> AccessToken:
-    """Refresh a token's access token and store the rotated pair.
+class RenewalBusyError(RenewalError):
+    """Another renewer holds the token's lease and is refreshing it right now."""
 
-    The row stays locked from reading the refresh token until the new pair is
-    committed, because Atlassian rotates refresh tokens and two concurrent
-    refreshes would race on a dead one. With only_if_expiring, a token that another
-    caller renewed while this one waited for the lock is returned as it is.
+
+def _lease_seconds() -> int:
+    # The lease must outlast a token request, or a second renewer could start
+    # while the first one's answer is still on its way.
+    return max(settings.TOKEN_RENEWAL_LEASE_SECONDS, settings.JIRA_HTTP_TIMEOUT + 2)
+
+
+def _backoff(*, failures: int) -> timedelta:
+    """Return the wait before retry number `failures`, with full jitter on half."""
+    base = settings.TOKEN_RENEWAL_BACKOFF_SECONDS
+    ceiling = min(
+        settings.TOKEN_RENEWAL_BACKOFF_MAX_SECONDS, base * 2 ** (failures - 1)
+    )
+    return timedelta(seconds=ceiling * random.uniform(0.5, 1.0))
+
+
+@dataclass
+class _RenewalClaim:
+    """What a renewer read under the row lock and needs for the token request."""
+
+    version: int
+    recovering: bool
+    server: oauth.OAuthServer
+    client_id: str
+    client_secret: str
+    refresh_token: str
+    redirect_uri: str
+
+    def __repr__(self) -> str:
+        return f"_RenewalClaim(version={self.version}, recovering={self.recovering})"
+
+
+def _renewal_fields() -> list[str]:
+    return [
+        "status", "last_error", "next_renewal_at", "renewal_queued_at",
+        "renewal_started_at", "renewal_lease_until", "renewal_failures", "updated_at",
+    ]
+
+
+def _claim_renewal(
+    *, token_id: object, only_if_expiring: bool, only_if_queued: bool
+) -> AccessToken | _RenewalClaim:
+    """Lock the token, decide whether to refresh it, and commit the lease.
+
+    Returns the token as stored when there is nothing to do, or the claim.
     """
-    margin = settings.JIRA_TOKEN_REFRESH_MARGIN
-    failure: RenewalError | None = None
+    now = timezone.now()
     with transaction.atomic():
-        token = AccessToken.objects.select_for_update().get(pk=token_id)
-        if only_if_expiring and not token.expires_within(margin):
+        token = AccessToken.objects.select_for_update(no_key=True).get(pk=token_id)
+        renewable = token.status in (TokenStatus.CONNECTED, TokenStatus.RENEWAL_FAILING)
+        if only_if_queued and (token.renewal_queued_at is None or not renewable):
+            if token.renewal_queued_at is not None:
+                token.renewal_queued_at = None
+                token.save(update_fields=["renewal_queued_at", "updated_at"])
             return token
+        if only_if_expiring and not token.expires_within(
+            settings.JIRA_TOKEN_REFRESH_MARGIN, now=now
+        ):
+            return token
+        if token.renewal_lease_held(now=now):
+            raise RenewalBusyError(f"Token {token.pk} is being renewed.")
         if not token.has_secret("refresh_token"):
             raise RenewalError(
                 f"Token {token.name!r} has no refresh token: get a new OAuth 2.0 "
                 "access token."
             )
 
-        try:
-            grant = oauth.refresh(
-                token.oauth_server(),
+        recovering = token.rotation_may_be_lost(now=now)
+        if recovering and token.reuse_interval_passed(now=now):
+            # Presenting the old refresh token now would count as theft at Jira
+            # and revoke the grant; the stored secrets stay for the record.
+            token.status = TokenStatus.CONSENT_NEEDED
+            token.last_error = (
+                "A renewal started at "
+                f"{token.renewal_started_at:%Y-%m-%d %H:%M:%S %Z} may have rotated "
+                "the refresh token without the new one being stored, and Jira's "
+                "reuse interval for the previous one has passed: get a new OAuth "
+                "2.0 access token to reconnect."
+            )
+            token.next_renewal_at = None
+            token.renewal_queued_at = None
+            token.renewal_started_at = None
+            token.renewal_lease_until = None
+            token.save(update_fields=_renewal_fields())
+            _audit(
+                token=token, action=AuditEvent.Action.RENEWAL_FAILED,
+                detail=token.last_error, result=AuditEvent.Result.FAILURE,
+            )
+            failure: RenewalError | None = RenewalError(token.last_error)
+        else:
+            failure = None
+            # A recovery keeps the first start time: the reuse interval counts
+            # from the rotation that request may have caused.
+            if not recovering:
+                token.renewal_started_at = now
+            token.renewal_lease_until = now + timedelta(seconds=_lease_seconds())
+            token.save(
+                update_fields=[
+                    "renewal_started_at", "renewal_lease_until", "updated_at"
+                ]
+            )
+            claim = _RenewalClaim(
+                version=token.version,
+                recovering=recovering,
+                server=token.oauth_server(),
                 client_id=token.consumer_key,
                 client_secret=token.get_secret("consumer_secret"),
                 refresh_token=token.get_secret("refresh_token"),
                 redirect_uri=token.callback_url,
             )
-        except (oauth.InvalidGrantError, oauth.InvalidClientError) as exc:
-            token.status = TokenStatus.CONSENT_NEEDED
-            token.next_renewal_at = None
-            token.last_error = str(exc)
-            failure = RenewalError(str(exc))
-        except oauth.OAuthError as exc:
-            token.status = TokenStatus.RENEWAL_FAILING
-            token.last_error = str(exc)
-            failure = RenewalError(str(exc))
-        else:
-            _store_grant(token, grant)
-
-        token.save()
-        _audit(
-            token=token,
-            action=(
-                AuditEvent.Action.RENEWAL_FAILED
-                if failure
-                else AuditEvent.Action.TOKEN_RENEWED
-            ),
-            detail=token.last_error,
-            result=AuditEvent.Result.FAILURE if failure else AuditEvent.Result.SUCCESS,
-        )
     if failure is not None:
         logger.warning(
-            "Token renewal failed: %s", token.last_error, extra={"token_id": str(token.pk)}
+            "Token renewal gave up on a possibly rotated refresh token",
+            extra={"token_id": str(token_id)},
         )
         raise failure
+    return claim
+
+
+def _store_renewal(
+    *, token_id: object, claim: _RenewalClaim, grant: oauth.TokenGrant | None,
+    error: oauth.OAuthError | None,
+) -> tuple[AccessToken, RenewalError | None]:
+    """Lock the token again and store the refresh's outcome in one transaction."""
+    now = timezone.now()
+    with transaction.atomic():
+        token = AccessToken.objects.select_for_update(no_key=True).get(pk=token_id)
+        if token.version != claim.version:
+            # A renewer that took over after this one's lease ran out stored a
+            # pair first; it is as valid as this answer, and storing this one
+            # would overwrite the newer row.
+            _audit(
+                token=token, action=AuditEvent.Action.TOKEN_RENEWED,
+                detail="A slower renewal's answer was dropped: a newer token is "
+                "already stored.",
+            )
+            logger.warning(
+                "Token renewal answer dropped for a newer stored version",
+                extra={"token_id": str(token.pk)},
+            )
+            return token, None
+
+        token.renewal_lease_until = None
+        token.renewal_queued_at = None
+        if grant is not None:
+            _store_grant(token, grant)
+            token.save()
+            detail = f"Access token expires at {grant.expires_at:%Y-%m-%d %H:%M:%S %Z}."
+            if claim.recovering:
+                detail = (
+                    "Recovered a renewal whose answer was never stored, with the "
+                    f"refresh token Jira still honours. {detail}"
+                )
+            _audit(token=token, action=AuditEvent.Action.TOKEN_RENEWED, detail=detail)
+            return token, None
+
+        assert error is not None
+        token.last_error = str(error)
+        if isinstance(error, (oauth.InvalidGrantError, oauth.InvalidClientError)):
+            token.status = TokenStatus.CONSENT_NEEDED
+            token.next_renewal_at = None
+            token.renewal_started_at = None
+            token.renewal_failures = 0
+        else:
+            token.status = TokenStatus.RENEWAL_FAILING
+            token.renewal_failures += 1
+            due = now + _backoff(failures=token.renewal_failures)
+            # An answer, even an error, means Jira did not rotate the token. No
+            # answer (a timeout) may hide a rotation, which must be recovered
+            # within the reuse interval.
+            if error.status is not None or error.error:
+                token.renewal_started_at = None
+            elif token.renewal_started_at is not None:
+                window = timedelta(
+                    seconds=REFRESH_TOKEN_REUSE_SECONDS - 2 * REUSE_SAFETY_SECONDS
+                )
+                due = max(now, min(due, token.renewal_started_at + window))
+            token.next_renewal_at = due
+        token.save(update_fields=_renewal_fields())
+        _audit(
+            token=token, action=AuditEvent.Action.RENEWAL_FAILED,
+            detail=token.last_error, result=AuditEvent.Result.FAILURE,
+        )
+    return token, RenewalError(token.last_error)
+
+
+def token_renew(
+    *, token_id: object, only_if_expiring: bool = False, only_if_queued: bool = False
+) -> AccessToken:
+    """Refresh a token's access token and store the rotated pair.
+
+    1. Claim: lock the row, read it again, and commit a short lease together
+       with the time the refresh request goes out (renewal_started_at).
+    2. Refresh at the token endpoint, holding no transaction open.
+    3. Store: lock the row again and, if its version is unchanged, store the new
+       access token, refresh token, expiry and next renewal time together.
+
+    A crash or a failed commit between 2 and 3 leaves renewal_started_at set. The
+    next attempt presents the same refresh token again, which Jira Cloud honours
+    for its reuse interval, and marks the token "consent needed" once that
+    interval has passed. Nothing is erased.
+
+    With only_if_expiring, a token that is not near expiry is returned as it is;
+    with only_if_queued, so is a token whose queued renewal another renewer did.
+    Raises RenewalBusyError while another renewer holds the lease, and
+    RenewalError when the refresh failed; the token's status says which kind.
+    """
+    started = time.monotonic()
+    claim = _claim_renewal(
+        token_id=token_id,
+        only_if_expiring=only_if_expiring,
+        only_if_queued=only_if_queued,
+    )
+    if isinstance(claim, AccessToken):
+        return claim
+
+    grant: oauth.TokenGrant | None = None
+    error: oauth.OAuthError | None = None
+    try:
+        grant = oauth.refresh(
+            claim.server,
+            client_id=claim.client_id,
+            client_secret=claim.client_secret,
+            refresh_token=claim.refresh_token,
+            redirect_uri=claim.redirect_uri,
+        )
+    except oauth.OAuthError as exc:
+        error = exc
+
+    token, failure = _store_renewal(
+        token_id=token_id, claim=claim, grant=grant, error=error
+    )
+    if failure is not None:
+        logger.warning(
+            "Token renewal failed: %s",
+            token.last_error,
+            extra={"token_id": str(token.pk)},
+        )
+        raise failure
+    logger.info(
+        "Token renewed in %.0f ms", (time.monotonic() - started) * 1000,
+        extra={"token_id": str(token.pk)},
+    )
     return token
 
+
+def token_renewal_request(
+    *, token: AccessToken, actor: AbstractBaseUser | None = None
+) -> AccessToken:
+    """Queue a renewal of the token now, as its page's "Renew now" button does."""
+    from tokens.tasks import renew_token_task
+
+    with transaction.atomic():
+        token = AccessToken.objects.select_for_update(no_key=True).get(pk=token.pk)
+        if token.status not in (TokenStatus.CONNECTED, TokenStatus.RENEWAL_FAILING):
+            raise RenewalError(
+                f"Token {token.name!r} is {token.get_status_display().lower()}: get "
+                "a new OAuth 2.0 access token instead."
+            )
+        token.renewal_queued_at = timezone.now()
+        token.save(update_fields=["renewal_queued_at", "updated_at"])
+        _audit(token=token, action=AuditEvent.Action.RENEWAL_REQUESTED, actor=actor)
+        token_id = str(token.pk)
+        transaction.on_commit(lambda: renew_token_task.delay(token_id))
+    return token
+
+
+def token_renewals_queue_due(*, now: datetime) -> int:
+    """Claim the tokens due for renewal in batches and queue one renewal for each.
+
+    Each batch locks its rows with SKIP LOCKED, so a second sweep running at the
+    same time takes other rows, and moves their next renewal time past the queue
+    interval, so that a message lost with the broker is queued again later. The
+    messages go out after the batch commits and carry token ids only.
+    """
+    from tokens.tasks import enqueue_renewals
+
+    queued = 0
+    batch_size = settings.TOKEN_RENEWAL_BATCH_SIZE
+    requeue_at = now + timedelta(seconds=settings.TOKEN_RENEWAL_QUEUE_SECONDS)
+    while queued < settings.TOKEN_RENEWAL_MAX_PER_SWEEP:
+        with transaction.atomic():
+            due = tokens_due_for_renewal(now=now).select_for_update(
+                skip_locked=True, no_key=True
+            )
+            picked = due.values_list("pk", flat=True)[:batch_size]
+            token_ids = [str(pk) for pk in picked]
+            if token_ids:
+                AccessToken.objects.filter(pk__in=token_ids).update(
+                    next_renewal_at=requeue_at, renewal_queued_at=now
+                )
+                transaction.on_commit(lambda ids=token_ids: enqueue_renewals(ids))
+        queued += len(token_ids)
+        if len(token_ids) < batch_size:
+            break
+    return queued
 
 def token_consent_started(
     *, token: AccessToken, actor: AbstractBaseUser | None = None
@@ -330,7 +601,8 @@ def token_prepare_for_use(*, token: AccessToken) -> AccessToken:
     """Return the token ready for a Jira call: connected, fresh and with a site.
 
     Atlassian does not always answer an expired token with 401, so expiry is judged
-    by the stored expiry time, and a token near it is renewed first.
+    by the stored expiry time, and a token near it is renewed first. Callers that
+    find another renewal under way wait for it rather than refresh twice.
     """
     if token.status not in (TokenStatus.CONNECTED, TokenStatus.RENEWAL_FAILING):
         raise TokenUnusableError(
@@ -338,15 +610,41 @@ def token_prepare_for_use(*, token: AccessToken) -> AccessToken:
             "administrator must get a new OAuth 2.0 access token for it."
         )
     if token.expires_within(settings.JIRA_TOKEN_REFRESH_MARGIN):
-        try:
-            token = token_renew(token_id=token.pk, only_if_expiring=True)
-        except RenewalError as exc:
+        if token.renewal_rate == RenewalRate.DISABLED:
             if token.expires_within(0):
-                raise TokenUnusableError(str(exc)) from None
+                raise TokenUnusableError(
+                    f"The access token of {token.name!r} has expired and its Renewal "
+                    "Rate is Disabled: choose a rate or use Renew now."
+                )
+        else:
+            token = _renew_before_use(token)
     if token.flavour == Flavour.CLOUD and not token.cloud_id:
         token = token_resolve_site(token=token)
     return token
 
+
+def _renew_before_use(token: AccessToken) -> AccessToken:
+    deadline = time.monotonic() + _lease_seconds() + 1
+    while True:
+        try:
+            return token_renew(token_id=token.pk, only_if_expiring=True)
+        except RenewalBusyError:
+            if time.monotonic() >= deadline:
+                break
+            time.sleep(_WAIT_FOR_RENEWAL_SECONDS)
+        except RenewalError as exc:
+            token = AccessToken.objects.get(pk=token.pk)
+            if token.expires_within(0) or token.status == TokenStatus.CONSENT_NEEDED:
+                raise TokenUnusableError(str(exc)) from None
+            return token
+
+    token = AccessToken.objects.get(pk=token.pk)
+    if token.expires_within(0):
+        raise TokenUnusableError(
+            f"Token {token.name!r} is being renewed and its access token has expired; "
+            "try again in a few seconds."
+        )
+    return token
 
 def token_reset_client(
     *, token: AccessToken, consumer_secret: str, callback_url: str
