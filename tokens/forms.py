@@ -183,6 +183,26 @@ class AccessTokenForm(forms.Form):
             raise ValidationError(
                 "Consumer Key may contain only letters, numbers, dots, hyphens and "
                 "underscores: copy the Client ID from the app's settings in Jira."
+    def renewal_rate_warning(self) -> str:
+        """Return a warning when the chosen rate alone would let the token expire."""
+        rate = self.initial.get("renewal_rate", RenewalRate.EVERY_HOUR)
+        if self.is_bound and self.is_valid():
+            rate = self.cleaned_data["renewal_rate"]
+        token = AccessToken(renewal_rate=int(rate))
+        if token.rate_keeps_alive():
+            return ""
+        if token.renewal_rate == RenewalRate.DISABLED:
+            return (
+                "With renewal disabled, the access token stops working when it "
+                "expires, one hour after it was issued, until someone uses Renew now."
+            )
+        return (
+            f"Jira's access tokens last one hour, so every {token.renewal_rate} "
+            "minutes is too slow to keep the token alive: it is renewed "
+            f"{settings.JIRA_TOKEN_REFRESH_MARGIN // 60} minutes before it expires "
+            "instead."
+        )
+
             )
         return key
 

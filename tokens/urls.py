@@ -11,4 +11,8 @@ urlpatterns = [
     path("<uuid:token_id>/", views.token_edit, name="edit"),
     path("<uuid:token_id>/connect/", views.token_connect, name="connect"),
     path("<uuid:token_id>/delete/", views.token_delete, name="delete"),
+    path("<uuid:token_id>/renew/", views.token_renew_now, name="renew"),
+    path(
+        "<uuid:token_id>/renewal/", views.token_renewal_progress, name="renewal_progress"
+    ),
 ]

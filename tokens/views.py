@@ -1,13 +1,15 @@
 import secrets
 import time
+from datetime import datetime
 
 from django.conf import settings
 from django.contrib import messages
 from django.contrib.auth.decorators import login_required
 from django.core.exceptions import PermissionDenied
-from django.http import HttpRequest, HttpResponse, HttpResponseRedirect
+from django.http import HttpRequest, HttpResponse, HttpResponseRedirect, JsonResponse
 from django.shortcuts import redirect, render
 from django.urls import reverse
+from django.utils import timezone
 from django.utils.crypto import constant_time_compare
 from django.views.decorators.http import require_GET, require_http_methods, require_POST
 
@@ -121,6 +123,41 @@ def token_delete(request: HttpRequest, token_id: str) -> HttpResponse:
         messages.success(request, f"Token {token.name} deleted.")
         return redirect("tokens:list")
     return render(request, "tokens/token_confirm_delete.html", {"token": token})
+
+
+@login_required
+@require_POST
+def token_renew_now(request: HttpRequest, token_id: str) -> HttpResponse:
+    token = get_for_member_or_404(request, AccessToken.objects, write=True, pk=token_id)
+    try:
+        services.token_renewal_request(token=token, actor=request.user)
+    except services.RenewalError as exc:
+        messages.error(request, str(exc))
+    else:
+        messages.info(request, f"Renewal of {token.name} queued.")
+    return redirect("tokens:edit", token_id=token.pk)
+
+
+def _isoformat(moment: datetime | None) -> str | None:
+    return moment.isoformat() if moment else None
+
+
+@login_required
+@require_GET
+def token_renewal_progress(request: HttpRequest, token_id: str) -> JsonResponse:
+    """Return the token's renewal state for the page's progress line."""
+    token = get_for_member_or_404(request, AccessToken.objects, pk=token_id)
+    return JsonResponse(
+        {
+            "renewal": token.renewal_progress(now=timezone.now()),
+            "status": token.status,
+            "status_display": token.get_status_display(),
+            "access_token_expires_at": _isoformat(token.access_token_expires_at),
+            "next_renewal_at": _isoformat(token.next_renewal_at),
+            "last_renewed_at": _isoformat(token.last_renewed_at),
+            "last_error": token.last_error,
+        }
+    )
 
 
 def _start_consent(request: HttpRequest, token: AccessToken) -> HttpResponse:
