@@ -3,7 +3,11 @@ from django.urls import include, path
 from django.views.generic import RedirectView
 from drf_spectacular.views import SpectacularAPIView, SpectacularSwaggerView
 
+from config import observability
+
 urlpatterns = [
+    path("healthz", observability.health, name="health"),
+    path("readyz", observability.readiness, name="readiness"),
     path("", RedirectView.as_view(pattern_name="tokens:list"), name="home"),
     path("accounts/", include("allauth.urls")),
     path("tokens/", include("tokens.urls")),
