@@ -170,8 +170,10 @@ def require_int(
     value = body.get(name)
     if value is None:
         return None
-    if not isinstance(value, int) or isinstance(value, bool) or not (
-        minimum <= value <= maximum
+    if (
+        not isinstance(value, int)
+        or isinstance(value, bool)
+        or not (minimum <= value <= maximum)
     ):
         raise ControlInputError(
             name, f"{name} must be a whole number from {minimum} to {maximum}."
@@ -280,7 +282,9 @@ def sites(request: HttpRequest) -> HttpResponse:
     with store.lock:
         existing = store.state.sites.get(cloud_id or "")
         if existing is not None and not existing.is_cloud:
-            raise ControlInputError("cloud_id", f"{cloud_id} is a Data Center instance.")
+            raise ControlInputError(
+                "cloud_id", f"{cloud_id} is a Data Center instance."
+            )
         site, created = save_site(
             store.state, name, url, cloud_id, avatar_url, attachment_max_bytes=limit
         )
@@ -480,18 +484,24 @@ def faults(request: HttpRequest) -> HttpResponse:
 def _fault_from_body(body: dict[str, Any]) -> Fault:
     kind = body.get("kind")
     if kind not in FAULT_KINDS:
-        raise ControlInputError("kind", f"kind must be one of {', '.join(FAULT_KINDS)}.")
+        raise ControlInputError(
+            "kind", f"kind must be one of {', '.join(FAULT_KINDS)}."
+        )
     count = require_int(body, "count", 1, MAX_FAULT_COUNT) or 1
     method = require_string(body, "method", required=False)
     path_prefix = require_string(body, "path_prefix", required=False)
     path_regex = require_string(body, "path_regex", required=False)
     if path_prefix is not None and path_regex is not None:
-        raise ControlInputError("path_regex", "Give path_prefix or path_regex, not both.")
+        raise ControlInputError(
+            "path_regex", "Give path_prefix or path_regex, not both."
+        )
     if path_regex is not None:
         try:
             re.compile(path_regex)
         except re.error as error:
-            raise ControlInputError("path_regex", f"path_regex is invalid: {error}.")
+            raise ControlInputError(
+                "path_regex", f"path_regex is invalid: {error}."
+            ) from None
     status = require_int(body, "status", 400, 599) or 503
     retry_after = require_int(body, "retry_after", 0, MAX_RETRY_AFTER_SECONDS)
     delay = body.get("delay_seconds", 0)

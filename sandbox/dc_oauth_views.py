@@ -171,7 +171,11 @@ def _record_decision(
         )
     account_id = request.POST.get("account_id", "")
     user = state.users.get(account_id)
-    if decision != "accept" or user is None or authorization.site.cloud_id not in user.sites:
+    if (
+        decision != "accept"
+        or user is None
+        or authorization.site.cloud_id not in user.sites
+    ):
         return _consent_page(
             request,
             state,

@@ -80,7 +80,9 @@ NO_ASSIGN_PERMISSION = "You do not have permission to assign issues."
 NO_EDIT_PERMISSION = "You do not have permission to edit issues in this project."
 NO_DELETE_PERMISSION = "You do not have permission to delete issues in this project."
 NO_COMMENT_PERMISSION = "You do not have the permission to comment on this issue."
-NO_ATTACH_PERMISSION = "You do not have permission to create attachments for this issue."
+NO_ATTACH_PERMISSION = (
+    "You do not have permission to create attachments for this issue."
+)
 NO_TRANSITION_PERMISSION = "You do not have permission to transition this issue."
 NO_ADMIN_PERMISSION = "You must have global administrator rights to create a project."
 NOTIFY_NEEDS_ADMIN = (
@@ -121,7 +123,10 @@ def assign_issue(
     issue = find_visible_issue(site, user, id_or_key)
     project = _project_of(site, issue)
     _require(
-        project, user, "ASSIGN_ISSUES", 403 if site.is_cloud else 401,
+        project,
+        user,
+        "ASSIGN_ISSUES",
+        403 if site.is_cloud else 401,
         NO_ASSIGN_PERMISSION,
     )
     body = _require_object(payload)
@@ -246,9 +251,7 @@ def _comment_body(site: Site, value: Any) -> Any:
     if errors:
         raise IssueRequestError(400, [], errors)
     if isinstance(checked, str) and len(checked) > COMMENT_MAX_LENGTH:
-        raise IssueRequestError(
-            400, [], {"comment": "The entered text is too long."}
-        )
+        raise IssueRequestError(400, [], {"comment": "The entered text is too long."})
     return checked
 
 
@@ -288,7 +291,7 @@ def update_issue(
     payload: Any,
     notify_users: str | None,
 ) -> Issue:
-    """Apply "fields" and "update" to an issue; a "transition" in the body is ignored."""
+    """Apply "fields" and "update" to an issue, ignoring any "transition"."""
     issue = find_visible_issue(site, user, id_or_key)
     project = _project_of(site, issue)
     _require(project, user, "EDIT_ISSUES", 403, NO_EDIT_PERMISSION)
@@ -422,9 +425,11 @@ def _transition_comments(
         for operation in operations:
             added = operation.get("add") if isinstance(operation, dict) else None
             if not isinstance(added, dict):
-                errors["comment"] = "Only {\"add\": {\"body\": ...}} is supported."
+                errors["comment"] = 'Only {"add": {"body": ...}} is supported.'
                 break
-            checked = validate_rich_text(site, "comment", {"comment": added.get("body")}, errors)
+            checked = validate_rich_text(
+                site, "comment", {"comment": added.get("body")}, errors
+            )
             if checked is None:
                 errors.setdefault("comment", "Comment body can not be empty!")
                 break
@@ -476,7 +481,9 @@ def validate_project(
             "more uppercase alphanumeric characters."
         )
     elif key in site.projects:
-        errors["projectKey"] = f"Project '{site.projects[key].name}' uses this project key."
+        errors["projectKey"] = (
+            f"Project '{site.projects[key].name}' uses this project key."
+        )
 
     name = body.get("name")
     if not isinstance(name, str) or not name.strip():
@@ -625,7 +632,9 @@ def _permission_context(
     site: Site, user: User, query: dict[str, str]
 ) -> Iterable[Project]:
     if query.get("issueKey") or query.get("issueId"):
-        issue = find_visible_issue(site, user, query.get("issueKey") or query["issueId"])
+        issue = find_visible_issue(
+            site, user, query.get("issueKey") or query["issueId"]
+        )
         return [_project_of(site, issue)]
     reference = query.get("projectKey") or query.get("projectId")
     if reference:
@@ -649,7 +658,9 @@ def assignable_users(
 ) -> list[User]:
     """Return the users who may be assigned issues of the project or issue."""
     if query.get("issueKey") or query.get("issueId"):
-        issue = find_visible_issue(site, user, query.get("issueKey") or query["issueId"])
+        issue = find_visible_issue(
+            site, user, query.get("issueKey") or query["issueId"]
+        )
         project = _project_of(site, issue)
     elif query.get("project"):
         found = site.find_project(query["project"])

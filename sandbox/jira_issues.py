@@ -384,9 +384,7 @@ def find_site_user(state: SandboxState, site: Site, identifier: str) -> User | N
     if site.is_cloud:
         user = state.users.get(identifier)
     else:
-        user = next(
-            (u for u in state.users.values() if u.username == identifier), None
-        )
+        user = next((u for u in state.users.values() if u.username == identifier), None)
     if user is None or site.cloud_id not in user.sites:
         return None
     return user
@@ -461,7 +459,11 @@ def validate_assignee(
         return None
     key = user_reference_key(site)
     identifier = value.get(key, value.get("id")) if isinstance(value, dict) else None
-    if isinstance(value, dict) and identifier is None and (key in value or "id" in value):
+    if (
+        isinstance(value, dict)
+        and identifier is None
+        and (key in value or "id" in value)
+    ):
         return None
     if not isinstance(identifier, str) or not identifier:
         errors["assignee"] = f'Specify the assignee as {{"{key}": "..."}}.'

@@ -105,8 +105,6 @@ def get_issue_view(context: GatewayContext, issue_id_or_key: str) -> HttpRespons
     return JsonResponse(body)
 
 
-
-
 def _rejected(
     context: GatewayContext, activity: str, error: IssueRequestError
 ) -> JsonResponse:
@@ -189,7 +187,11 @@ def update_issue_view(context: GatewayContext, issue_id_or_key: str) -> HttpResp
         return _rejected(context, "Update Issue", error)
     if context.is_cloud and query.get("returnIssue", "").lower() == "true":
         body = render_issue(
-            context.api_url, context.site, context.state, issue, None,
+            context.api_url,
+            context.site,
+            context.state,
+            issue,
+            None,
             query.get("expand"),
         )
         return JsonResponse(body)

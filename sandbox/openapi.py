@@ -108,7 +108,9 @@ def _add_query_parameter(
 def patch_cloud_spec(spec: dict[str, Any]) -> dict[str, Any]:
     """Work around the Cloud spec's defects that touch the nine activities."""
     _drop_bad_enum_defaults(spec)
-    _nullable_body(spec, "/rest/api/3/issue/{issueIdOrKey}/assignee", "User", "accountId")
+    _nullable_body(
+        spec, "/rest/api/3/issue/{issueIdOrKey}/assignee", "User", "accountId"
+    )
     return spec
 
 
@@ -118,7 +120,9 @@ def patch_data_center_spec(spec: dict[str, Any]) -> dict[str, Any]:
     _nullable_body(spec, "/api/2/issue/{issueIdOrKey}/assignee", "UserBean", "name")
     fields = spec["components"]["schemas"]["IssueUpdateBean"]["properties"]["fields"]
     fields["additionalProperties"] = {}
-    _add_query_parameter(spec, "/api/2/issue/{issueIdOrKey}/transitions", "get", "expand")
+    _add_query_parameter(
+        spec, "/api/2/issue/{issueIdOrKey}/transitions", "get", "expand"
+    )
     _add_query_parameter(spec, "/api/2/mypermissions", "get", "permissions")
     return spec
 
@@ -128,7 +132,9 @@ def _read_spec(folder: Path, name: str) -> dict[str, Any]:
         with open(folder / name, encoding="utf-8") as spec_file:
             return json.load(spec_file)
     except (OSError, ValueError) as error:
-        raise SpecLoadError(f"Cannot load the OpenAPI spec {folder / name}: {error}")
+        raise SpecLoadError(
+            f"Cannot load the OpenAPI spec {folder / name}: {error}"
+        ) from error
 
 
 def load_specs(folder: Path) -> None:
@@ -142,7 +148,9 @@ def load_specs(folder: Path) -> None:
     started = time.monotonic()
     specs = {
         "cloud": patch_cloud_spec(_read_spec(folder, CLOUD_SPEC_FILE)),
-        "data_center": patch_data_center_spec(_read_spec(folder, DATA_CENTER_SPEC_FILE)),
+        "data_center": patch_data_center_spec(
+            _read_spec(folder, DATA_CENTER_SPEC_FILE)
+        ),
     }
     for flavour, spec in specs.items():
         schema_path = SchemaPath.from_dict(spec)

@@ -332,7 +332,9 @@ class SandboxControl:
             "retry_after": retry_after,
             "delay_seconds": delay_seconds,
         }
-        body.update({name: value for name, value in optional.items() if value is not None})
+        body.update(
+            {name: value for name, value in optional.items() if value is not None}
+        )
         return self._call("POST", "/_sandbox/faults", json=body)
 
     def throttle(
@@ -354,7 +356,11 @@ class SandboxControl:
         )
 
     def fail(
-        self, path_prefix: str, *, status: int = 503, count: int = 1,
+        self,
+        path_prefix: str,
+        *,
+        status: int = 503,
+        count: int = 1,
         method: str | None = None,
     ) -> dict[str, Any]:
         """Answer the next `count` matching requests with a server error."""
@@ -363,12 +369,19 @@ class SandboxControl:
         )
 
     def slow_down(
-        self, path_prefix: str, *, delay_seconds: float, count: int = 1,
+        self,
+        path_prefix: str,
+        *,
+        delay_seconds: float,
+        count: int = 1,
         method: str | None = None,
     ) -> dict[str, Any]:
         """Answer the next `count` matching requests normally after a delay."""
         return self.add_fault(
-            "slow", count=count, method=method, path_prefix=path_prefix,
+            "slow",
+            count=count,
+            method=method,
+            path_prefix=path_prefix,
             delay_seconds=delay_seconds,
         )
 

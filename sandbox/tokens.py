@@ -363,9 +363,13 @@ def exchange_dc_authorization_code(
         raise dc_invalid_grant("The redirect_uri does not match the authorization.")
     if record.code_challenge is not None:
         if not code_verifier or not pkce_matches(
-            code_verifier, record.code_challenge, record.code_challenge_method or "plain"
+            code_verifier,
+            record.code_challenge,
+            record.code_challenge_method or "plain",
         ):
-            raise dc_invalid_grant("The code_verifier does not match the code_challenge.")
+            raise dc_invalid_grant(
+                "The code_verifier does not match the code_challenge."
+            )
 
     record.used = True
     family = TokenFamily(

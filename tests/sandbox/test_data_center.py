@@ -61,7 +61,12 @@ def test_code_exchange_returns_dc_token_response(jira_sandbox, sandbox_control):
     _, tokens = dc_obtain_tokens(jira_sandbox.base_url, sandbox_control)
 
     assert set(tokens) == {
-        "access_token", "token_type", "expires_in", "refresh_token", "created_at", "scope",
+        "access_token",
+        "token_type",
+        "expires_in",
+        "refresh_token",
+        "created_at",
+        "scope",
     }
     assert tokens["token_type"] == "bearer"
     assert tokens["expires_in"] == 3600
@@ -77,14 +82,16 @@ def test_pkce_verifier_must_match(jira_sandbox, sandbox_control, method):
     wrong = dc_token(
         base,
         code_fields(
-            client, dc_consent(base, client, challenge=(challenge, method)),
+            client,
+            dc_consent(base, client, challenge=(challenge, method)),
             code_verifier=secrets.token_urlsafe(48),
         ),
     )
     right = dc_token(
         base,
         code_fields(
-            client, dc_consent(base, client, challenge=(challenge, method)),
+            client,
+            dc_consent(base, client, challenge=(challenge, method)),
             code_verifier=verifier,
         ),
     )
@@ -154,13 +161,27 @@ def test_rest_v2_uses_strings_and_usernames(jira_sandbox, sandbox_control):
     _, tokens = dc_obtain_tokens(base, sandbox_control)
     token = tokens["access_token"]
 
-    created = dc_call("POST", base, token, "issue", json={"fields": {
-        "project": {"key": "DEMO"}, "issuetype": {"name": "Task"},
-        "summary": "On Data Center", "description": "Wiki *text*",
-    }})
+    created = dc_call(
+        "POST",
+        base,
+        token,
+        "issue",
+        json={
+            "fields": {
+                "project": {"key": "DEMO"},
+                "issuetype": {"name": "Task"},
+                "summary": "On Data Center",
+                "description": "Wiki *text*",
+            }
+        },
+    )
     key = created.json()["key"]
-    assigned = dc_call("PUT", base, token, f"issue/{key}/assignee", json={"name": "admin"})
-    commented = dc_call("POST", base, token, f"issue/{key}/comment", json={"body": "Seen."})
+    assigned = dc_call(
+        "PUT", base, token, f"issue/{key}/assignee", json={"name": "admin"}
+    )
+    commented = dc_call(
+        "POST", base, token, f"issue/{key}/comment", json={"body": "Seen."}
+    )
     issue = dc_call("GET", base, token, f"issue/{key}").json()
 
     assert created.status_code == 201
@@ -175,12 +196,26 @@ def test_assign_without_permission_is_401_on_dc(jira_sandbox, sandbox_control):
     base = jira_sandbox.base_url
     _, admin = dc_obtain_tokens(base, sandbox_control)
     _, reader = dc_obtain_tokens(base, sandbox_control, account_id=DEMO_READ_ONLY)
-    key = dc_call("POST", base, admin["access_token"], "issue", json={"fields": {
-        "project": {"key": "DEMO"}, "issuetype": {"name": "Task"}, "summary": "x",
-    }}).json()["key"]
+    key = dc_call(
+        "POST",
+        base,
+        admin["access_token"],
+        "issue",
+        json={
+            "fields": {
+                "project": {"key": "DEMO"},
+                "issuetype": {"name": "Task"},
+                "summary": "x",
+            }
+        },
+    ).json()["key"]
 
     response = dc_call(
-        "PUT", base, reader["access_token"], f"issue/{key}/assignee", json={"name": "admin"}
+        "PUT",
+        base,
+        reader["access_token"],
+        f"issue/{key}/assignee",
+        json={"name": "admin"},
     )
 
     assert response.status_code == 401
@@ -202,9 +237,18 @@ def test_scope_too_low_is_401(jira_sandbox, sandbox_control):
     base = jira_sandbox.base_url
     _, tokens = dc_obtain_tokens(base, sandbox_control, scope="WRITE")
 
-    response = dc_call("POST", base, tokens["access_token"], "project", json={
-        "key": "NOPE", "name": "Nope", "projectTypeKey": "software", "lead": "admin",
-    })
+    response = dc_call(
+        "POST",
+        base,
+        tokens["access_token"],
+        "project",
+        json={
+            "key": "NOPE",
+            "name": "Nope",
+            "projectTypeKey": "software",
+            "lead": "admin",
+        },
+    )
 
     assert response.status_code == 401
 

@@ -47,7 +47,10 @@ def test_fault_matches_method_and_regex(jira_sandbox, sandbox_control):
 
     unmatched = jira_call("GET", base, tokens["access_token"], "myself")
     matched = jira_call(
-        "GET", base, tokens["access_token"], "mypermissions",
+        "GET",
+        base,
+        tokens["access_token"],
+        "mypermissions",
         params={"permissions": "BROWSE_PROJECTS"},
     )
 
@@ -103,7 +106,10 @@ def test_cloud_request_breaking_the_spec_is_400(jira_sandbox, sandbox_control):
     _, tokens = obtain_tokens(base, sandbox_control, ALL_CLOUD_SCOPES)
 
     response = jira_call(
-        "DELETE", base, tokens["access_token"], "issue/DEMO-1",
+        "DELETE",
+        base,
+        tokens["access_token"],
+        "issue/DEMO-1",
         params={"deleteSubtasks": "maybe"},
     )
 
@@ -128,13 +134,28 @@ def test_spec_defects_do_not_reject_valid_requests(jira_sandbox, sandbox_control
     base = jira_sandbox.base_url
     _, tokens = dc_obtain_tokens(base, sandbox_control)
     token = tokens["access_token"]
-    key = dc_call("POST", base, token, "issue", json={"fields": {
-        "project": {"key": "DEMO"}, "issuetype": {"name": "Task"}, "summary": "text",
-    }}).json()["key"]
+    key = dc_call(
+        "POST",
+        base,
+        token,
+        "issue",
+        json={
+            "fields": {
+                "project": {"key": "DEMO"},
+                "issuetype": {"name": "Task"},
+                "summary": "text",
+            }
+        },
+    ).json()["key"]
 
-    unassigned = dc_call("PUT", base, token, f"issue/{key}/assignee", json={"name": None})
+    unassigned = dc_call(
+        "PUT", base, token, f"issue/{key}/assignee", json={"name": None}
+    )
     listed = dc_call(
-        "GET", base, token, f"issue/{key}/transitions",
+        "GET",
+        base,
+        token,
+        f"issue/{key}/transitions",
         params={"expand": "transitions.fields"},
     )
 

@@ -48,7 +48,9 @@ def stored(control, issue_id: str) -> dict:
     return {i["id"]: i for i in control.issues(DEMO_CLOUD_ID)}[issue_id]
 
 
-def test_assignee_is_set_cleared_and_defaulted(jira_sandbox, sandbox_control, admin_token):
+def test_assignee_is_set_cleared_and_defaulted(
+    jira_sandbox, sandbox_control, admin_token
+):
     base = jira_sandbox.base_url
     issue = new_issue(base, admin_token)
     path = f"issue/{issue['key']}/assignee"
@@ -71,7 +73,10 @@ def test_assignee_must_be_assignable(jira_sandbox, admin_token):
     issue = new_issue(base, admin_token)
 
     response = jira_call(
-        "PUT", base, admin_token, f"issue/{issue['key']}/assignee",
+        "PUT",
+        base,
+        admin_token,
+        f"issue/{issue['key']}/assignee",
         json={"accountId": DEMO_READ_ONLY},
     )
 
@@ -84,7 +89,10 @@ def test_assign_without_permission_is_403(jira_sandbox, admin_token, reader_toke
     issue = new_issue(base, admin_token)
 
     response = jira_call(
-        "PUT", base, reader_token, f"issue/{issue['key']}/assignee",
+        "PUT",
+        base,
+        reader_token,
+        f"issue/{issue['key']}/assignee",
         json={"accountId": DEMO_ADMIN},
     )
 
@@ -103,8 +111,12 @@ def test_attachments_are_stored_and_returned_as_an_array(
     ]
 
     response = jira_call(
-        "POST", base, admin_token, f"issue/{issue['key']}/attachments",
-        files=files, headers={"X-Atlassian-Token": "no-check"},
+        "POST",
+        base,
+        admin_token,
+        f"issue/{issue['key']}/attachments",
+        files=files,
+        headers={"X-Atlassian-Token": "no-check"},
     )
 
     body = response.json()
@@ -121,7 +133,10 @@ def test_attachment_without_xsrf_header_is_403(jira_sandbox, admin_token):
     issue = new_issue(base, admin_token)
 
     response = jira_call(
-        "POST", base, admin_token, f"issue/{issue['key']}/attachments",
+        "POST",
+        base,
+        admin_token,
+        f"issue/{issue['key']}/attachments",
         files=[("file", ("a.txt", b"a", "text/plain"))],
     )
 
@@ -132,24 +147,38 @@ def test_attachment_without_xsrf_header_is_403(jira_sandbox, admin_token):
 def test_attachment_over_the_site_limit_is_413(jira_sandbox, sandbox_control):
     base = jira_sandbox.base_url
     site = sandbox_control.add_site(
-        "Small files", f"https://small-{secrets.token_hex(4)}.atlassian.net",
+        "Small files",
+        f"https://small-{secrets.token_hex(4)}.atlassian.net",
         attachment_max_bytes=10,
     )
     user = sandbox_control.add_user("Small", "small@example.test", [site["cloud_id"]])
     sandbox_control.add_project(
-        site["cloud_id"], "SMALL", "Small",
-        {user["account_id"]: ["BROWSE_PROJECTS", "CREATE_ISSUES", "CREATE_ATTACHMENTS"]},
+        site["cloud_id"],
+        "SMALL",
+        "Small",
+        {
+            user["account_id"]: [
+                "BROWSE_PROJECTS",
+                "CREATE_ISSUES",
+                "CREATE_ATTACHMENTS",
+            ]
+        },
     )
     _, tokens = obtain_tokens_for_site(base, sandbox_control, user, site)
     issue = create_issue(
-        base, tokens["access_token"],
+        base,
+        tokens["access_token"],
         {"project": {"key": "SMALL"}, "issuetype": {"name": "Task"}, "summary": "x"},
         cloud_id=site["cloud_id"],
     ).json()
 
     response = jira_call(
-        "POST", base, tokens["access_token"], f"issue/{issue['key']}/attachments",
-        cloud_id=site["cloud_id"], files=[("file", ("big.bin", b"x" * 11, "text/plain"))],
+        "POST",
+        base,
+        tokens["access_token"],
+        f"issue/{issue['key']}/attachments",
+        cloud_id=site["cloud_id"],
+        files=[("file", ("big.bin", b"x" * 11, "text/plain"))],
         headers={"X-Atlassian-Token": "no-check"},
     )
 
@@ -167,8 +196,10 @@ def obtain_tokens_for_site(base, control, user, site):
 
     client = register_client(control)
     consent = submit_consent(
-        base, authorize_parameters(client, ALL_CLOUD_SCOPES),
-        account_id=user["account_id"], cloud_id=site["cloud_id"],
+        base,
+        authorize_parameters(client, ALL_CLOUD_SCOPES),
+        account_id=user["account_id"],
+        cloud_id=site["cloud_id"],
     )
     response = exchange_code(base, client, redirect_query(consent)["code"])
     assert response.status_code == 200, response.text
@@ -196,7 +227,10 @@ def test_update_issue_sets_fields_and_applies_operations(
     issue = new_issue(base, admin_token, labels=["a"])
 
     response = jira_call(
-        "PUT", base, admin_token, f"issue/{issue['key']}",
+        "PUT",
+        base,
+        admin_token,
+        f"issue/{issue['key']}",
         json={"fields": {"summary": "Renamed"}, "update": {"labels": [{"add": "b"}]}},
     )
 
@@ -213,14 +247,19 @@ def test_update_issue_without_edit_permission_is_403(
     issue = new_issue(base, admin_token)
 
     response = jira_call(
-        "PUT", base, reader_token, f"issue/{issue['key']}",
+        "PUT",
+        base,
+        reader_token,
+        f"issue/{issue['key']}",
         json={"fields": {"summary": "Nope"}},
     )
 
     assert response.status_code == 403
 
 
-def test_delete_with_subtasks_needs_the_flag(jira_sandbox, sandbox_control, admin_token):
+def test_delete_with_subtasks_needs_the_flag(
+    jira_sandbox, sandbox_control, admin_token
+):
     base = jira_sandbox.base_url
     parent = new_issue(base, admin_token)
     child = new_issue(
@@ -228,8 +267,12 @@ def test_delete_with_subtasks_needs_the_flag(jira_sandbox, sandbox_control, admi
     )
     path = f"issue/{parent['key']}"
 
-    refused = jira_call("DELETE", base, admin_token, path, params={"deleteSubtasks": "false"})
-    deleted = jira_call("DELETE", base, admin_token, path, params={"deleteSubtasks": "true"})
+    refused = jira_call(
+        "DELETE", base, admin_token, path, params={"deleteSubtasks": "false"}
+    )
+    deleted = jira_call(
+        "DELETE", base, admin_token, path, params={"deleteSubtasks": "true"}
+    )
 
     remaining = {i["id"] for i in sandbox_control.issues(DEMO_CLOUD_ID)}
     assert refused.status_code == 400
@@ -244,7 +287,9 @@ def test_transitions_follow_the_workflow(jira_sandbox, sandbox_control, admin_to
     path = f"issue/{issue['key']}/transitions"
 
     listed = jira_call("GET", base, admin_token, path).json()["transitions"]
-    moved = jira_call("POST", base, admin_token, path, json={"transition": {"id": "11"}})
+    moved = jira_call(
+        "POST", base, admin_token, path, json={"transition": {"id": "11"}}
+    )
     after = jira_call("GET", base, admin_token, path).json()["transitions"]
 
     assert [(t["id"], t["name"], t["to"]["name"]) for t in listed] == [
@@ -261,7 +306,10 @@ def test_invalid_transition_is_400(jira_sandbox, admin_token):
     issue = new_issue(base, admin_token)
 
     response = jira_call(
-        "POST", base, admin_token, f"issue/{issue['key']}/transitions",
+        "POST",
+        base,
+        admin_token,
+        f"issue/{issue['key']}/transitions",
         json={"transition": {"id": "41"}},
     )
 
@@ -308,8 +356,14 @@ def test_mypermissions_needs_the_permissions_parameter(jira_sandbox, reader_toke
 
     missing = jira_call("GET", base, reader_token, "mypermissions")
     answered = jira_call(
-        "GET", base, reader_token, "mypermissions",
-        params={"permissions": "BROWSE_PROJECTS,EDIT_ISSUES,ADMINISTER", "projectKey": "DEMO"},
+        "GET",
+        base,
+        reader_token,
+        "mypermissions",
+        params={
+            "permissions": "BROWSE_PROJECTS,EDIT_ISSUES,ADMINISTER",
+            "projectKey": "DEMO",
+        },
     )
 
     held = {k: v["havePermission"] for k, v in answered.json()["permissions"].items()}
@@ -317,7 +371,9 @@ def test_mypermissions_needs_the_permissions_parameter(jira_sandbox, reader_toke
     assert held == {"BROWSE_PROJECTS": True, "EDIT_ISSUES": False, "ADMINISTER": False}
 
 
-def test_myself_and_assignable_search_name_users_by_account_id(jira_sandbox, admin_token):
+def test_myself_and_assignable_search_name_users_by_account_id(
+    jira_sandbox, admin_token
+):
     base = jira_sandbox.base_url
 
     myself = jira_call("GET", base, admin_token, "myself").json()
