@@ -107,6 +107,11 @@ class IssueCreateSerializer(serializers.Serializer):
     assignee_account_id = serializers.CharField(required=False, validators=[ACCOUNT_ID])
     assignee_username = serializers.CharField(required=False, max_length=255)
     due_date = serializers.DateField(required=False, input_formats=["%Y-%m-%d"])
+    parent = serializers.CharField(
+        required=False,
+        validators=[ISSUE_KEY_OR_ID],
+        help_text="Key or id of the parent issue; a sub-task needs one.",
+    )
     extra_fields = serializers.DictField(required=False)
 
     def validate_summary(self, value: str) -> str:
@@ -141,6 +146,9 @@ class IssueCreateSerializer(serializers.Serializer):
             fields["assignee"] = user_reference(site, assignee)
         if "due_date" in data:
             fields["duedate"] = data["due_date"].isoformat()
+        if "parent" in data:
+            parent = data["parent"]
+            fields["parent"] = {"id": parent} if parent.isdigit() else {"key": parent}
         fields.update(data.get("extra_fields", {}))
         return fields
 
