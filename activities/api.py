@@ -4,7 +4,12 @@ from typing import Any
 from uuid import UUID
 
 from django.conf import settings
-from drf_spectacular.utils import OpenApiExample, OpenApiParameter, extend_schema
+from drf_spectacular.utils import (
+    OpenApiExample,
+    OpenApiParameter,
+    OpenApiResponse,
+    extend_schema,
+)
 from rest_framework import serializers, status
 from rest_framework.exceptions import NotFound
 from rest_framework.parsers import MultiPartParser
@@ -24,6 +29,7 @@ from activities.serializers import (
     IssueKeyPathSerializer,
     IssueQuerySerializer,
     IssueUpdateSerializer,
+    ProblemSerializer,
     ProjectCreateSerializer,
     TransitionSerializer,
 )
@@ -34,6 +40,23 @@ from tokens.services import token_prepare_for_use
 
 # Cloud accepts at most 60 files in one attachment request.
 MAX_FILES_PER_UPLOAD = 60
+
+_PROBLEM_STATUSES = {
+    400: "Invalid input, or Jira rejected the values",
+    401: "Missing, malformed, unknown or revoked API key",
+    403: "Jira refused: the token's user lacks a permission",
+    404: "No such token for this API key, or Jira's not found or not visible",
+    409: "The token is not connected or needs a new consent",
+    413: "Jira refused the size",
+    422: "Jira reported a configuration problem",
+    429: "Jira is throttling; wait for Retry-After",
+    502: "Jira failed or rejected the token",
+    504: "Jira did not answer in time",
+}
+PROBLEM_RESPONSES = {
+    (code, "application/problem+json"): OpenApiResponse(ProblemSerializer, description=text)
+    for code, text in _PROBLEM_STATUSES.items()
+}
 
 ISSUE_KEY_PARAMETER = OpenApiParameter(
     "issue_key", str, OpenApiParameter.PATH, description="Issue key (DEMO-12) or id."
@@ -79,7 +102,7 @@ class IssueCreateApi(APIView):
         summary="Create Issue",
         description="Needs the Browse Projects and Create Issues permissions.",
         request=IssueCreateSerializer,
-        responses={201: IssueCreatedSerializer},
+        responses={201: IssueCreatedSerializer, **PROBLEM_RESPONSES},
         examples=[
             OpenApiExample(
                 "A task",
@@ -108,7 +131,7 @@ class IssueDetailApi(APIView):
         summary="Get Issue Details",
         description="Return Jira's issue. Needs the Browse Projects permission.",
         parameters=[ISSUE_KEY_PARAMETER, IssueQuerySerializer],
-        responses={200: dict},
+        responses={200: dict, **PROBLEM_RESPONSES},
     )
     def get(self, request: Request, token_id: UUID, issue_key: str) -> Response:
         _issue_key(issue_key)
@@ -129,7 +152,7 @@ class IssueDetailApi(APIView):
         description="Needs the Browse Projects and Edit Issues permissions.",
         parameters=[ISSUE_KEY_PARAMETER],
         request=IssueUpdateSerializer,
-        responses={204: None},
+        responses={204: None, **PROBLEM_RESPONSES},
         examples=[
             OpenApiExample(
                 "New summary and labels",
@@ -156,7 +179,7 @@ class IssueDetailApi(APIView):
         summary="Delete Issue",
         description="Needs the Browse Projects and Delete Issues permissions.",
         parameters=[ISSUE_KEY_PARAMETER, DeleteIssueQuerySerializer],
-        responses={204: None},
+        responses={204: None, **PROBLEM_RESPONSES},
     )
     def delete(self, request: Request, token_id: UUID, issue_key: str) -> Response:
         _issue_key(issue_key)
@@ -179,7 +202,7 @@ class AssigneeApi(APIView):
         ),
         parameters=[ISSUE_KEY_PARAMETER],
         request=AssigneeSerializer,
-        responses={204: None},
+        responses={204: None, **PROBLEM_RESPONSES},
         examples=[
             OpenApiExample(
                 "Jira Cloud", value={"account_id": "5b10ac8d82e05b22cc7d4ef5"},
@@ -205,7 +228,7 @@ class CommentApi(APIView):
         description="Needs the Browse Projects and Add Comments permissions.",
         parameters=[ISSUE_KEY_PARAMETER],
         request=CommentSerializer,
-        responses={201: dict},
+        responses={201: dict, **PROBLEM_RESPONSES},
         examples=[
             OpenApiExample("Plain text", value={"body": "Fixed in build 42."}, request_only=True)
         ],
@@ -247,7 +270,10 @@ class AttachmentApi(APIView):
                 "required": ["file"],
             }
         },
-        responses={200: dict},
+        responses={
+            200: {"type": "array", "items": {"type": "object"}},
+            **PROBLEM_RESPONSES,
+        },
     )
     def post(self, request: Request, token_id: UUID, issue_key: str) -> Response:
         _issue_key(issue_key)
@@ -295,7 +321,7 @@ class TransitionApi(APIView):
         ),
         parameters=[ISSUE_KEY_PARAMETER],
         request=TransitionSerializer,
-        responses={200: dict},
+        responses={200: dict, **PROBLEM_RESPONSES},
         examples=[OpenApiExample("To Done", value={"status_name": "Done"}, request_only=True)],
     )
     def post(self, request: Request, token_id: UUID, issue_key: str) -> Response:
@@ -325,7 +351,7 @@ class ProjectCreateApi(APIView):
         summary="Create Project",
         description="Needs the Administer Jira global permission.",
         request=ProjectCreateSerializer,
-        responses={201: dict},
+        responses={201: dict, **PROBLEM_RESPONSES},
         examples=[
             OpenApiExample(
                 "A Kanban project on Jira Cloud",
@@ -359,7 +385,7 @@ class CapabilitiesApi(APIView):
             "Jira's permissions and the OAuth scopes granted. Cached for 5 minutes."
         ),
         parameters=[CapabilitiesQuerySerializer],
-        responses={200: dict},
+        responses={200: dict, **PROBLEM_RESPONSES},
     )
     def get(self, request: Request, token_id: UUID) -> Response:
         query = _validated(CapabilitiesQuerySerializer, request.query_params)

@@ -3,7 +3,8 @@
 import logging
 from typing import Any
 
-from django.http import Http404
+from django.http import Http404, HttpResponse, JsonResponse
+from django.views import defaults
 from rest_framework import exceptions, status
 from rest_framework.response import Response
 from rest_framework.views import exception_handler
@@ -116,3 +117,34 @@ def problem_exception_handler(exc: Exception, context: dict[str, Any]) -> Respon
         if header in response:
             problem[header] = response[header]
     return problem
+
+
+def api_aware_page_not_found(request, exception) -> HttpResponse:
+    """Answer unknown /api/ URLs with a problem document, others with the HTML page."""
+    if request.path.startswith("/api/"):
+        return JsonResponse(
+            {
+                "type": f"{_TYPE_PREFIX}not-found",
+                "title": "Not found",
+                "status": 404,
+                "detail": f"No API endpoint matches {request.path}; see /api/v1/docs/.",
+            },
+            status=404,
+            content_type=PROBLEM_CONTENT_TYPE,
+        )
+    return defaults.page_not_found(request, exception)
+
+
+def api_aware_server_error(request) -> HttpResponse:
+    if request.path.startswith("/api/"):
+        return JsonResponse(
+            {
+                "type": f"{_TYPE_PREFIX}server-error",
+                "title": "Internal server error",
+                "status": 500,
+                "detail": "The server failed; the error is logged with this request's id.",
+            },
+            status=500,
+            content_type=PROBLEM_CONTENT_TYPE,
+        )
+    return defaults.server_error(request)

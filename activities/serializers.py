@@ -397,3 +397,15 @@ class ProjectCreateSerializer(serializers.Serializer):
 
 class CapabilitiesQuerySerializer(serializers.Serializer):
     project = serializers.CharField(required=False, validators=[PROJECT_KEY_OR_ID])
+
+
+class ProblemSerializer(serializers.Serializer):
+    """An RFC 9457 problem document; Jira's own errors are kept under `jira`."""
+
+    type = serializers.CharField()
+    title = serializers.CharField()
+    status = serializers.IntegerField()
+    detail = serializers.CharField()
+    errors = serializers.DictField(required=False)
+    jira = serializers.DictField(required=False)
+    transitions = serializers.ListField(child=serializers.DictField(), required=False)

@@ -10,6 +10,7 @@ urlpatterns = [
     path("readyz", observability.readiness, name="readiness"),
     path("", RedirectView.as_view(pattern_name="tokens:list"), name="home"),
     path("accounts/", include("allauth.urls")),
+    path("tenant/", include("tenants.urls")),
     path("tokens/", include("tokens.urls")),
     path("api/v1/", include("activities.urls")),
     # The schema and its docs page are public: they describe, and hold no data.
@@ -27,3 +28,6 @@ urlpatterns = [
     ),
     path("admin/", admin.site.urls),
 ]
+
+handler404 = "activities.problems.api_aware_page_not_found"
+handler500 = "activities.problems.api_aware_server_error"
