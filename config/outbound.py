@@ -7,9 +7,9 @@ address, and neither can a redirect, since each hop opens its own connection.
 
 Forbidden are loopback, private, link-local, shared, reserved, multicast and cloud
 metadata addresses, including IPv4 addresses written inside IPv6 ones, and plain
-http. settings.OUTBOUND_ALLOWED_HOSTS names the only exceptions ("host" or
-"host:port"): those hosts may use any address and http, for development and for the
-Jira sandbox.
+http unless settings.JIRA_ALLOW_HTTP is on. settings.OUTBOUND_ALLOWED_HOSTS names
+the only exceptions ("host" or "host:port"): those hosts may use any address and
+http, for development and for the Jira sandbox.
 """
 
 import functools
@@ -42,6 +42,10 @@ _NAT64 = ipaddress.ip_network("64:ff9b::/96")
 
 class ForbiddenDestination(Exception):
     """A URL or address that the server must not connect to; the message gives why."""
+
+
+class UnresolvableHost(ForbiddenDestination):
+    """A host name that DNS does not resolve, at least not now."""
 
 
 class ForbiddenDestinationError(requests.ConnectionError):
@@ -110,7 +114,7 @@ def resolve_checked(host: str, port: int, *, https: bool) -> list[str]:
     """
     if host_is_allowed(host, port):
         return [info[4][0] for info in _resolve(host, port)]
-    if not https:
+    if not https and not settings.JIRA_ALLOW_HTTP:
         raise ForbiddenDestination(
             f"http://{host}:{port} is plain http; only https is allowed."
         )
@@ -131,7 +135,7 @@ def _resolve(host: str, port: int) -> list[tuple]:
     try:
         return socket.getaddrinfo(host.strip("[]"), port, type=socket.SOCK_STREAM)
     except (socket.gaierror, UnicodeError) as exc:
-        raise ForbiddenDestination(f"{host} cannot be resolved ({exc}).") from None
+        raise UnresolvableHost(f"{host} cannot be resolved ({exc}).") from None
 
 
 def check_url(url: str) -> None:

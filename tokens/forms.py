@@ -5,6 +5,7 @@ from django import forms
 from django.conf import settings
 from django.core.exceptions import ValidationError
 
+from config import outbound
 from tenants.models import Application, Tenant
 from tokens.models import AccessToken, Flavour, RenewalRate, token_name_validator
 from tokens.services import TokenFields
@@ -22,7 +23,10 @@ class SecretInput(forms.PasswordInput):
 
 def _normalise_portal_url(value: str) -> str:
     parts = urlsplit(value)
-    allowed = {"https", "http"} if settings.JIRA_ALLOW_HTTP else {"https"}
+    http_allowed = settings.JIRA_ALLOW_HTTP or outbound.host_is_allowed(
+        parts.hostname or "", parts.port if parts.port else 80
+    )
+    allowed = {"https", "http"} if http_allowed else {"https"}
     if parts.scheme not in allowed:
         raise ValidationError(
             f"{value} must start with https://, for example "
@@ -36,7 +40,27 @@ def _normalise_portal_url(value: str) -> str:
             "example https://your-domain.atlassian.net/."
         )
     path = parts.path.rstrip("/")
-    return urlunsplit((parts.scheme, parts.netloc.lower(), path, "", ""))
+    normalised = urlunsplit((parts.scheme, parts.netloc.lower(), path, "", ""))
+
+    # The guard checks again when the server connects, which also catches a name
+    # that resolves differently later; this check only explains a refusal early.
+    try:
+        outbound.check_url(normalised)
+    except outbound.UnresolvableHost:
+        # NOTE: a name DNS cannot resolve now is accepted, so that a DNS outage
+        # does not block editing; connecting to it fails until it resolves.
+        pass
+    except outbound.ForbiddenDestination as exc:
+        raise ValidationError(
+            f"{value} cannot be used because {lowercase_first(str(exc))} Enter the "
+            "public address of your Jira site, for example "
+            "https://your-domain.atlassian.net/."
+        ) from None
+    return normalised
+
+
+def lowercase_first(text: str) -> str:
+    return text[:1].lower() + text[1:]
 
 
 class AccessTokenForm(forms.Form):
@@ -132,6 +156,8 @@ class AccessTokenForm(forms.Form):
         instance: AccessToken | None = None,
         **kwargs: object,
     ) -> None:
+        if application is not None and application.tenant_id != tenant.pk:
+            raise ValueError("An application-level token must be in its own tenant.")
         self.tenant = tenant
         self.application = application
         self.instance = instance

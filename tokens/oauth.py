@@ -19,7 +19,7 @@ from authlib.oauth2.rfc7636 import create_s256_code_challenge
 from django.conf import settings
 from django.utils import timezone
 
-from config.outbound import http_session
+from config.outbound import guard_session, http_session
 
 logger = logging.getLogger(__name__)
 
@@ -144,8 +144,8 @@ def _session(server: OAuthServer, client_id: str, client_secret: str) -> OAuth2S
     session.register_client_auth_method(("client_secret_json", _client_secret_json))
     session.register_compliance_hook("access_token_response", _reject_unavailable)
     session.register_compliance_hook("refresh_token_response", _reject_unavailable)
-    session.trust_env = False
-    return session
+    # Token requests pass the same outbound guard as every other call.
+    return guard_session(session)
 
 
 def _to_grant(token: dict, *, fallback_refresh_token: str = "") -> TokenGrant:

@@ -53,3 +53,21 @@ def token_get_for_api_key(*, api_key: ApiKey, token_id: object) -> AccessToken:
         raise
     usage_record(token=token)
     return token
+
+
+def token_secret_problems(token: AccessToken) -> list[str]:
+    """Return why each stored secret of the token cannot be decrypted, if any.
+
+    A token in this state still lists and deletes; its secrets stay as stored until
+    the missing key is configured again or an administrator enters new ones.
+    """
+    from tokens.encryption import DecryptionError
+
+    problems = []
+    for field in AccessToken.SECRET_FIELDS:
+        try:
+            token.get_secret(field)
+        except DecryptionError as exc:
+            label = field.replace("_", " ").capitalize()
+            problems.append(f"{label} cannot be decrypted: {exc}")
+    return problems

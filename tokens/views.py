@@ -6,6 +6,8 @@ from django.conf import settings
 from django.contrib import messages
 from django.contrib.auth.decorators import login_required
 from django.core.exceptions import PermissionDenied
+from django.core.paginator import Paginator
+from django.db.models import Q
 from django.http import HttpRequest, HttpResponse, HttpResponseRedirect, JsonResponse
 from django.shortcuts import redirect, render
 from django.urls import reverse
@@ -20,6 +22,7 @@ from tokens.forms import AccessTokenForm
 from tokens.models import AccessToken, AuditEvent
 
 _CONSENTS_SESSION_KEY = "jira_consents"
+TOKENS_PER_PAGE = 20
 
 
 def _require_membership(request: HttpRequest) -> None:
@@ -38,10 +41,21 @@ def token_list(request: HttpRequest) -> HttpResponse:
     tokens = tenant_scoped(AccessToken.objects, request.membership).select_related(
         "application"
     )
+    query = " ".join(request.GET.get("q", "").split())[:100]
+    if query:
+        tokens = tokens.filter(
+            Q(name__icontains=query)
+            | Q(portal_url__icontains=query)
+            | Q(application__name__icontains=query)
+        )
+
+    page = Paginator(tokens.order_by("name", "pk"), TOKENS_PER_PAGE).get_page(
+        request.GET.get("page")
+    )
     return render(
         request,
         "tokens/token_list.html",
-        {"tokens": tokens, "callback_url": _default_callback_url(request)},
+        {"page": page, "query": query, "callback_url": _default_callback_url(request)},
     )
 
 

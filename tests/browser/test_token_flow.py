@@ -1,20 +1,10 @@
 """An administrator configures and connects a token in a real browser."""
 
-import re
-
 import pytest
 from playwright.sync_api import Page, expect
 
-from tests import factories
+from tests.browser.pages import assert_accessible, log_in
 from tokens.models import AccessToken, TokenStatus
-
-
-def _log_in(page: Page, base_url: str, email: str) -> None:
-    page.goto(f"{base_url}/accounts/login/")
-    page.get_by_label(re.compile("Email", re.I)).fill(email)
-    page.get_by_label(re.compile("Password", re.I)).fill(factories.PASSWORD)
-    page.get_by_role("button", name=re.compile("Sign In", re.I)).click()
-    expect(page.get_by_role("heading", name="Access tokens for Jira Software")).to_be_visible()
 
 
 @pytest.mark.django_db(transaction=True)
@@ -25,7 +15,7 @@ def test_administrator_configures_and_connects_token(
     client = sandbox_control.register_client(
         name="Manage Center", redirect_uris=[callback_url]
     )
-    _log_in(page, live_server.url, owner.email)
+    log_in(page, live_server.url, owner.email)
 
     page.get_by_role("link", name="New access token").click()
     expect(page.get_by_label("Callback URL")).to_have_value(callback_url)
@@ -35,6 +25,7 @@ def test_administrator_configures_and_connects_token(
     page.get_by_label("Consumer Key").fill(client["client_id"])
     page.get_by_label("Consumer Secret").fill(client["client_secret"])
     page.get_by_label("Description").fill("Connects Acme to Jira Cloud.\nOwned by IT.")
+    assert_accessible(page)
     screenshot("token-configuration")
     page.get_by_role("button", name="Get OAuth 2.0 Access Token").click()
 
@@ -44,6 +35,8 @@ def test_administrator_configures_and_connects_token(
 
     expect(page.get_by_text("is connected to https://demo.atlassian.net")).to_be_visible()
     expect(page.locator(".badge.connected").first).to_have_text("Connected")
+    expect(page.get_by_text("Value set")).to_have_count(2)
+    assert_accessible(page)
     screenshot("token-connected")
     token = AccessToken.objects.get(tenant=tenant, name="Jira Cloud")
     assert token.status == TokenStatus.CONNECTED
@@ -52,7 +45,7 @@ def test_administrator_configures_and_connects_token(
 
 @pytest.mark.django_db(transaction=True)
 def test_every_field_is_labelled_and_reachable_by_keyboard(page: Page, live_server, owner, tenant):
-    _log_in(page, live_server.url, owner.email)
+    log_in(page, live_server.url, owner.email)
     page.goto(f"{live_server.url}/tokens/new/")
 
     fields = page.locator("form.card input:not([type=hidden]), form.card select, form.card textarea")

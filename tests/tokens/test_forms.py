@@ -132,6 +132,7 @@ def test_portal_url_rejects_bad_values(tenant, url, message):
 
 def test_portal_url_allows_http_only_when_enabled(tenant, settings):
     settings.JIRA_ALLOW_HTTP = True
+    settings.OUTBOUND_ALLOWED_HOSTS = ["127.0.0.1:8080"]
 
     assert _form(tenant, portal_url="http://127.0.0.1:8080/jira").is_valid()
 
