@@ -34,9 +34,14 @@ def schedule_sweeps(sender: Celery, **kwargs: Any) -> None:
 @beat_init.connect
 def refuse_unreadable_secrets(**kwargs: Any) -> None:
     """Stop a worker or beat whose encryption keys cannot open the stored secrets."""
+    from django.db import connections
+
     from tokens.keycheck import stored_secrets_problem
 
     problem = stored_secrets_problem()
+    # Beat and the pool processes are forked after this runs; a database
+    # connection shared across a fork breaks (SQLite answers "disk I/O error").
+    connections.close_all()
     if problem:
         # Celery logs and swallows exceptions from signal handlers; SystemExit
         # is the one that stops the process.
