@@ -42,7 +42,21 @@ class InvalidGrantError(OAuthError):
 
 
 class TemporaryOAuthError(OAuthError):
-    """A timeout, a 5xx or a 429: the same request may succeed later."""
+    """A timeout, a 5xx or a 429: the same request may succeed later.
+
+    `retry_after` holds the seconds a 429 or 503 asked to wait, when it said.
+    """
+
+    def __init__(self, message: str, *, retry_after: float | None = None, **kwargs):
+        super().__init__(message, **kwargs)
+        self.retry_after = retry_after
+
+
+def _retry_after_seconds(response: requests.Response) -> float | None:
+    try:
+        return max(0.0, float(response.headers.get("Retry-After", "")))
+    except ValueError:
+        return None
 
 
 class Site(TypedDict):
@@ -129,6 +143,7 @@ def _reject_unavailable(response: requests.Response) -> requests.Response:
             f"The authorization server answered HTTP {response.status_code}; "
             "try again later.",
             status=response.status_code,
+            retry_after=_retry_after_seconds(response),
         )
     return response
 

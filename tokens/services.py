@@ -441,6 +441,10 @@ def _store_renewal(
             token.status = TokenStatus.RENEWAL_FAILING
             token.renewal_failures += 1
             due = now + _backoff(failures=token.renewal_failures)
+            # Retrying before a 429's Retry-After only earns a longer wait.
+            retry_after = getattr(error, "retry_after", None)
+            if retry_after is not None:
+                due = max(due, now + timedelta(seconds=retry_after))
             # An answer, even an error, means Jira did not rotate the token. No
             # answer (a timeout) may hide a rotation, which must be recovered
             # within the reuse interval.

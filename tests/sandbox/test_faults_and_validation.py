@@ -26,7 +26,7 @@ def no_faults_left(sandbox_control):
 def test_throttle_answers_429_count_times(jira_sandbox, sandbox_control):
     base = jira_sandbox.base_url
     _, tokens = obtain_tokens(base, sandbox_control, ALL_CLOUD_SCOPES)
-    sandbox_control.throttle("/ex/jira/", count=2, retry_after=7, method="GET")
+    fault = sandbox_control.throttle("/ex/jira/", count=2, retry_after=7, method="GET")
 
     first = jira_call("GET", base, tokens["access_token"], "myself")
     second = jira_call("GET", base, tokens["access_token"], "myself")
@@ -37,7 +37,8 @@ def test_throttle_answers_429_count_times(jira_sandbox, sandbox_control):
     assert first.headers["X-RateLimit-Remaining"] == "0"
     assert second.status_code == 429
     assert third.status_code == 200
-    assert sandbox_control.faults()[0]["matched"] == 2
+    planned = {item["id"]: item for item in sandbox_control.faults()}
+    assert planned[fault["id"]]["matched"] == 2
 
 
 def test_fault_matches_method_and_regex(jira_sandbox, sandbox_control):

@@ -249,3 +249,20 @@ def test_key_check_names_the_missing_key(connected, settings):
 
     with pytest.raises(CommandError, match="not in FIELD_ENCRYPTION_KEYS"):
         call_command("check_encryption_keys")
+
+
+def test_throttled_renewal_waits_for_retry_after(connected, sandbox_control):
+    connected = connected()
+    sandbox_control.throttle("/oauth/token", retry_after=900, method="POST")
+    before = timezone.now()
+
+    try:
+        with pytest.raises(services.RenewalError):
+            services.token_renew(token_id=connected.pk)
+    finally:
+        sandbox_control.clear_faults()
+
+    connected.refresh_from_db()
+    assert connected.status == TokenStatus.RENEWAL_FAILING
+    assert connected.get_secret("refresh_token")
+    assert connected.next_renewal_at >= before + timedelta(seconds=900)
