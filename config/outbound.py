@@ -78,7 +78,7 @@ def forbidden_reason(address: IPAddress) -> str:
         embedded = _embedded_ipv4(address)
         if embedded is not None:
             reason = forbidden_reason(embedded)
-            return f"{reason} inside an IPv6 address" if reason else ""
+            return f"an IPv6 form of {reason}" if reason else ""
     if address in METADATA_ADDRESSES:
         return "a cloud metadata address"
     if address.is_loopback:

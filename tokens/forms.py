@@ -1,4 +1,6 @@
+import ipaddress
 import re
+import socket
 from urllib.parse import urlsplit, urlunsplit
 
 from django import forms
@@ -63,6 +65,44 @@ def lowercase_first(text: str) -> str:
     return text[:1].lower() + text[1:]
 
 
+def _reject_legacy_numeric_host(value: str) -> None:
+    """Explain a host written as a number in a legacy form, such as 2130706433.
+
+    URLValidator rejects 2130706433, 0x7f000001, 0177.0.0.1 and 127.1 without a
+    reason, yet resolvers read each of them as an IPv4 address.
+    """
+    host = urlsplit(value).hostname or ""
+    try:
+        ipaddress.ip_address(host)
+        return
+    except ValueError:
+        pass
+    try:
+        address = ipaddress.IPv4Address(socket.inet_aton(host))
+    except OSError:
+        return
+    reason = outbound.forbidden_reason(address)
+    if reason:
+        raise ValidationError(
+            f"{value} cannot be used because {host} is {address}, {reason}. Enter "
+            "the public address of your Jira site, for example "
+            "https://your-domain.atlassian.net/."
+        )
+    raise ValidationError(
+        f"{value} writes the address {address} as {host}: enter {address} or, "
+        "better, the site's name."
+    )
+
+
+class PortalURLField(forms.URLField):
+    """A URL field that explains why a host written as a legacy number is invalid."""
+
+    def run_validators(self, value: str) -> None:
+        if value:
+            _reject_legacy_numeric_host(value)
+        super().run_validators(value)
+
+
 class AccessTokenForm(forms.Form):
     """The configuration screen of a Jira access token.
 
@@ -86,7 +126,7 @@ class AccessTokenForm(forms.Form):
             "Jira Data Center serves its own, under the portal URL."
         ),
     )
-    portal_url = forms.URLField(
+    portal_url = PortalURLField(
         label="Jira Portal URL",
         max_length=300,
         assume_scheme="https",
