@@ -33,8 +33,8 @@ from activities.serializers import (
     ProjectCreateSerializer,
     TransitionSerializer,
 )
-from activities.services import issue_transition
-from tokens.models import AccessToken, Flavour
+from activities.services import issue_transition, jira_site_for
+from tokens.models import AccessToken
 from tokens.selectors import token_get_for_api_key
 from tokens.services import token_prepare_for_use
 
@@ -71,17 +71,9 @@ def _usable_token(request: Request, token_id: UUID) -> AccessToken:
     return token_prepare_for_use(token=token)
 
 
-def _site_for(token: AccessToken) -> jira.JiraSite:
-    return jira.JiraSite(
-        api_base=token.jira_api_base(),
-        access_token=token.get_secret("access_token"),
-        is_cloud=token.flavour == Flavour.CLOUD,
-    )
-
-
 def _jira_site(request: Request, token_id: UUID) -> jira.JiraSite:
     """Return the Jira site of a token the caller may use, ready for a call."""
-    return _site_for(_usable_token(request, token_id))
+    return jira_site_for(_usable_token(request, token_id))
 
 
 def _issue_key(issue_key: str) -> str:
@@ -391,7 +383,7 @@ class CapabilitiesApi(APIView):
         query = _validated(CapabilitiesQuerySerializer, request.query_params)
 
         token = _usable_token(request, token_id)
-        site = _site_for(token)
+        site = jira_site_for(token)
         project = query.validated_data.get("project")
         capabilities = token_capabilities(
             site, token_key=str(token.pk), granted_scopes=token.scopes, project_key=project

@@ -3,6 +3,16 @@
 from typing import Any
 
 from activities import jira
+from tokens.models import AccessToken, Flavour
+
+
+def jira_site_for(token: AccessToken) -> jira.JiraSite:
+    """Return the Jira API root and bearer of a token that is ready for use."""
+    return jira.JiraSite(
+        api_base=token.jira_api_base(),
+        access_token=token.get_secret("access_token"),
+        is_cloud=token.flavour == Flavour.CLOUD,
+    )
 
 
 class NoMatchingTransitionError(Exception):

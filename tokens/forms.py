@@ -6,6 +6,7 @@ from urllib.parse import urlsplit, urlunsplit
 from django import forms
 from django.conf import settings
 from django.core.exceptions import ValidationError
+from django.core.validators import RegexValidator
 
 from config import outbound
 from tenants.models import Application, Tenant
@@ -223,6 +224,26 @@ class AccessTokenForm(forms.Form):
         if instance is None or not instance.has_secret("consumer_secret"):
             self.fields["consumer_secret"].required = True
 
+    def renewal_rate_warning(self) -> str:
+        """Return a warning when the chosen rate alone would let the token expire."""
+        rate = self.initial.get("renewal_rate", RenewalRate.EVERY_HOUR)
+        if self.is_bound and self.is_valid():
+            rate = self.cleaned_data["renewal_rate"]
+        token = AccessToken(renewal_rate=int(rate))
+        if token.rate_keeps_alive():
+            return ""
+        if token.renewal_rate == RenewalRate.DISABLED:
+            return (
+                "With renewal disabled, the access token stops working when it "
+                "expires, one hour after it was issued, until someone uses Renew now."
+            )
+        return (
+            f"Jira's access tokens last one hour, so every {token.renewal_rate} "
+            "minutes is too slow to keep the token alive: it is renewed "
+            f"{settings.JIRA_TOKEN_REFRESH_MARGIN // 60} minutes before it expires "
+            "instead."
+        )
+
     def clean_name(self) -> str:
         name = self.cleaned_data["name"]
         token_name_validator(name)
@@ -249,26 +270,6 @@ class AccessTokenForm(forms.Form):
             raise ValidationError(
                 "Consumer Key may contain only letters, numbers, dots, hyphens and "
                 "underscores: copy the Client ID from the app's settings in Jira."
-    def renewal_rate_warning(self) -> str:
-        """Return a warning when the chosen rate alone would let the token expire."""
-        rate = self.initial.get("renewal_rate", RenewalRate.EVERY_HOUR)
-        if self.is_bound and self.is_valid():
-            rate = self.cleaned_data["renewal_rate"]
-        token = AccessToken(renewal_rate=int(rate))
-        if token.rate_keeps_alive():
-            return ""
-        if token.renewal_rate == RenewalRate.DISABLED:
-            return (
-                "With renewal disabled, the access token stops working when it "
-                "expires, one hour after it was issued, until someone uses Renew now."
-            )
-        return (
-            f"Jira's access tokens last one hour, so every {token.renewal_rate} "
-            "minutes is too slow to keep the token alive: it is renewed "
-            f"{settings.JIRA_TOKEN_REFRESH_MARGIN // 60} minutes before it expires "
-            "instead."
-        )
-
             )
         return key
 
@@ -312,3 +313,19 @@ class AccessTokenForm(forms.Form):
             access_token=data["access_token"] or None,
             renewal_rate=data["renewal_rate"],
         )
+
+
+class CapabilitiesForm(forms.Form):
+    project = forms.CharField(
+        label="Project key",
+        required=False,
+        max_length=10,
+        help_text="A project key such as DEMO. Leave blank to check across all projects.",
+        validators=[
+            RegexValidator(
+                r"^[A-Z][A-Z0-9_]{0,9}$",
+                "Give a project key: an uppercase letter, then up to 9 uppercase "
+                "letters, digits or underscores, for example DEMO.",
+            )
+        ],
+    )

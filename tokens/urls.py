@@ -13,6 +13,11 @@ urlpatterns = [
     path("<uuid:token_id>/delete/", views.token_delete, name="delete"),
     path("<uuid:token_id>/renew/", views.token_renew_now, name="renew"),
     path(
+        "<uuid:token_id>/capabilities/",
+        views.token_capabilities_page,
+        name="capabilities",
+    ),
+    path(
         "<uuid:token_id>/renewal/", views.token_renewal_progress, name="renewal_progress"
     ),
 ]

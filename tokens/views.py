@@ -15,10 +15,19 @@ from django.utils import timezone
 from django.utils.crypto import constant_time_compare
 from django.views.decorators.http import require_GET, require_http_methods, require_POST
 
+from activities.capabilities import token_capabilities
+from activities.jira import JiraError, JiraUnavailableError
+from activities.services import jira_site_for
 from tenants.models import Application
-from tenants.selectors import get_for_member_or_404, tenant_scoped
+from tenants.selectors import (
+    applications_using,
+    deny,
+    get_for_member_or_404,
+    tenant_scoped,
+)
 from tokens import oauth, services
-from tokens.forms import AccessTokenForm
+from tokens.forms import AccessTokenForm, CapabilitiesForm
+from tokens.selectors import token_secret_problems
 from tokens.models import AccessToken, AuditEvent
 
 _CONSENTS_SESSION_KEY = "jira_consents"
@@ -63,13 +72,15 @@ def token_list(request: HttpRequest) -> HttpResponse:
 @require_http_methods(["GET", "POST"])
 def token_create(request: HttpRequest) -> HttpResponse:
     _require_membership(request)
-    if not request.membership.is_administrator:
-        raise PermissionDenied
     application = None
     if request.GET.get("application"):
         application = get_for_member_or_404(
             request, Application.objects, pk=request.GET["application"]
         )
+        if not request.membership.designs(application):
+            raise deny(request, f"Only designers of {application.name} may add its tokens.")
+    elif not request.membership.is_administrator:
+        raise deny(request, "Only administrators may add global tokens.")
 
     form = AccessTokenForm(
         request.POST or None,
@@ -122,7 +133,15 @@ def token_edit(request: HttpRequest, token_id: str) -> HttpResponse:
     return render(
         request,
         "tokens/token_form.html",
-        {"form": form, "token": token, "application": token.application, "events": events},
+        {
+            "form": form,
+            "token": token,
+            "application": token.application,
+            "events": events,
+            "used_by": applications_using(token),
+            "secret_problems": token_secret_problems(token),
+            "may_write": request.membership.may_write(token),
+        },
     )
 
 
@@ -136,7 +155,11 @@ def token_delete(request: HttpRequest, token_id: str) -> HttpResponse:
         services.token_delete(token=token, actor=request.user)
         messages.success(request, f"Token {token.name} deleted.")
         return redirect("tokens:list")
-    return render(request, "tokens/token_confirm_delete.html", {"token": token})
+    return render(
+        request,
+        "tokens/token_confirm_delete.html",
+        {"token": token, "used_by": applications_using(token)},
+    )
 
 
 @login_required
@@ -284,3 +307,29 @@ def oauth_callback(request: HttpRequest) -> HttpResponse:
 
     messages.success(request, f"Token {token.name} is connected to {token.site_url}.")
     return redirect("tokens:edit", token_id=token.pk)
+
+
+
+@login_required
+@require_GET
+def token_capabilities_page(request: HttpRequest, token_id: str) -> HttpResponse:
+    """Show which of the nine activities the token may run, from Jira's answer."""
+    token = get_for_member_or_404(request, AccessToken.objects, pk=token_id)
+    form = CapabilitiesForm(request.GET if "project" in request.GET else None)
+    capabilities, error = None, ""
+    if form.is_bound and form.is_valid():
+        try:
+            token = services.token_prepare_for_use(token=token)
+            capabilities = token_capabilities(
+                jira_site_for(token),
+                token_key=str(token.pk),
+                granted_scopes=token.scopes,
+                project_key=form.cleaned_data["project"] or None,
+            )
+        except (services.TokenUnusableError, JiraError, JiraUnavailableError) as exc:
+            error = str(exc)
+    return render(
+        request,
+        "tokens/token_capabilities.html",
+        {"token": token, "form": form, "capabilities": capabilities, "error": error},
+    )
