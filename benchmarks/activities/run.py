@@ -174,6 +174,7 @@ def main() -> None:
             "DJANGO_SECRET_KEY": base64.urlsafe_b64encode(os.urandom(40)).decode(),
             "FIELD_ENCRYPTION_KEYS": f"bench:{key}",
             "DJANGO_ALLOWED_HOSTS": "127.0.0.1",
+            "REDIS_URL": "redis://127.0.0.1:6379/11",
             "DJANGO_SECURE_SSL_REDIRECT": "false",
             "ATLASSIAN_AUTH_URL": sandbox.base_url,
             "ATLASSIAN_API_URL": sandbox.base_url,
