@@ -59,9 +59,9 @@ def wait_for(url: str, timeout: float = 30) -> None:
     deadline = time.monotonic() + timeout
     while time.monotonic() < deadline:
         try:
-            requests.get(url, timeout=1)
+            requests.get(url, timeout=5)
             return
-        except requests.ConnectionError:
+        except requests.RequestException:
             time.sleep(0.2)
     raise RuntimeError(f"{url} did not answer within {timeout} s")
 
@@ -199,7 +199,7 @@ def main() -> None:
         processes.append(gunicorn("benchmarks.activities.bare.wsgi", bare_port, bare_env, args))
         product = f"http://127.0.0.1:{product_port}"
         bare = f"http://127.0.0.1:{bare_port}"
-        wait_for(f"{product}/accounts/login/")
+        wait_for(f"{product}/healthz")
         wait_for(f"{bare}/issues")
 
         jira = f"{sandbox.base_url}/ex/jira/{DEMO_CLOUD_ID}/rest/api/3"
