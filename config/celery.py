@@ -4,7 +4,7 @@ import os
 from typing import Any
 
 from celery import Celery
-from celery.signals import beat_init, worker_init, worker_process_init
+from celery.signals import beat_init, task_postrun, worker_init, worker_process_init
 
 os.environ.setdefault("DJANGO_SETTINGS_MODULE", "config.settings")
 
@@ -58,3 +58,11 @@ def keep_database_connection(**kwargs: Any) -> None:
     for alias in connections:
         connections.settings[alias]["CONN_MAX_AGE"] = max_age
         connections[alias].close()
+
+
+@task_postrun.connect
+def close_stale_database_connections(**kwargs: Any) -> None:
+    """Close connections that broke or outlived CONN_MAX_AGE, as after a request."""
+    from django.db import close_old_connections
+
+    close_old_connections()

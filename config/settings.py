@@ -223,6 +223,11 @@ CELERY_WORKER_PREFETCH_MULTIPLIER = env_int(
 # Keep each worker process's database connection between tasks: opening one per
 # task costs more than a renewal's own queries.
 CELERY_WORKER_DB_CONN_MAX_AGE = env_int("CELERY_WORKER_DB_CONN_MAX_AGE", 300)
+# Celery's Django fixup (celery/fixups/django.py) closes every database connection
+# after each task unless this is set. With it, a worker reconnects after this many
+# tasks, and config/celery.py closes a broken or stale connection after each task,
+# as Django does after a request. 0 restores a new connection per task.
+CELERY_DB_REUSE_MAX = env_int("CELERY_DB_REUSE_MAX", 1000)
 # How often beat runs the renewal sweep, and how many due tokens one sweep queues.
 TOKEN_RENEWAL_SWEEP_SECONDS = env_int("TOKEN_RENEWAL_SWEEP_SECONDS", 60, minimum=1)
 TOKEN_RENEWAL_BATCH_SIZE = env_int("TOKEN_RENEWAL_BATCH_SIZE", 500, minimum=1)
