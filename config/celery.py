@@ -27,6 +27,11 @@ def schedule_sweeps(sender: Celery, **kwargs: Any) -> None:
             # A sweep that waited longer than its interval gives way to the next.
             "options": {"expires": interval},
         },
+        "flush-usage-counters": {
+            "task": "tenants.tasks.flush_usage_task",
+            "schedule": 30.0,
+            "options": {"expires": 30.0},
+        },
     }
 
 
