@@ -11,7 +11,6 @@ from drf_spectacular.utils import (
     extend_schema,
 )
 from rest_framework import serializers, status
-from rest_framework.exceptions import NotFound
 from rest_framework.parsers import MultiPartParser
 from rest_framework.request import Request
 from rest_framework.response import Response
@@ -35,7 +34,6 @@ from activities.serializers import (
 )
 from activities.services import issue_transition, jira_site_for
 from tokens.models import AccessToken
-from tokens.selectors import token_get_for_api_key
 from tokens.services import token_prepare_for_use
 
 # Cloud accepts at most 60 files in one attachment request.
@@ -63,17 +61,14 @@ ISSUE_KEY_PARAMETER = OpenApiParameter(
 )
 
 
-def _usable_token(request: Request, token_id: UUID) -> AccessToken:
-    try:
-        token = token_get_for_api_key(api_key=request.auth, token_id=token_id)
-    except AccessToken.DoesNotExist:
-        raise NotFound(f"No access token {token_id} is available to this API key.")
-    return token_prepare_for_use(token=token)
+def _usable_token(request: Request) -> AccessToken:
+    """Return the route's token, found in the key's scope by HasApiKey, ready for use."""
+    return token_prepare_for_use(token=request.api_token)
 
 
 def _jira_site(request: Request, token_id: UUID) -> jira.JiraSite:
     """Return the Jira site of a token the caller may use, ready for a call."""
-    return jira_site_for(_usable_token(request, token_id))
+    return jira_site_for(_usable_token(request))
 
 
 def _issue_key(issue_key: str) -> str:
@@ -382,7 +377,7 @@ class CapabilitiesApi(APIView):
     def get(self, request: Request, token_id: UUID) -> Response:
         query = _validated(CapabilitiesQuerySerializer, request.query_params)
 
-        token = _usable_token(request, token_id)
+        token = _usable_token(request)
         site = jira_site_for(token)
         project = query.validated_data.get("project")
         capabilities = token_capabilities(

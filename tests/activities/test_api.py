@@ -265,10 +265,10 @@ def test_dead_refresh_token_marks_consent_needed(api, connected_token, sandbox_c
     assert connected_token.next_renewal_at is None
 
 
-def test_activity_call_runs_at_most_three_queries(
+def test_activity_call_runs_at_most_two_queries(
     api, connected_token, django_assert_max_num_queries
 ):
-    with django_assert_max_num_queries(3):
+    with django_assert_max_num_queries(2):
         response = api.get(_issue_url(connected_token, "DEMO-1"))
 
     assert response.status_code in (200, 404)
