@@ -306,3 +306,33 @@ def test_two_sweeps_at_once_renew_each_token_once(
     # Then together they queued each token once, and Jira saw one renewal each
     assert sum(queued) == 12
     assert [_refreshes(sandbox_control, token) for token in tokens] == [1] * 12
+
+
+def _worker_backends() -> set[int]:
+    """Return the PostgreSQL backends of this database other than the test's own."""
+    with connection.cursor() as cursor:
+        cursor.execute(
+            "SELECT pid FROM pg_stat_activity WHERE datname = current_database() "
+            "AND pid <> pg_backend_pid() AND backend_type = 'client backend'"
+        )
+        return {row[0] for row in cursor.fetchall()}
+
+
+def test_worker_reuses_its_database_connection(connected, start_worker):
+    # Given a worker that has renewed one token
+    tokens = [connected() for _ in range(4)]
+    start_worker()
+    _queue_without_audit(tokens[0])
+    wait_for(lambda: _settled(tokens[0]), timeout=WAIT_SECONDS, what="the renewal")
+    first = wait_for(
+        _worker_backends, timeout=WAIT_SECONDS, what="a connection kept open"
+    )
+
+    # When it renews three more, one after another
+    for token in tokens[1:]:
+        _queue_without_audit(token)
+        wait_for(lambda: _settled(token), timeout=WAIT_SECONDS, what="the renewal")
+
+    # Then the connections it opened first are still the ones it uses
+    assert first <= _worker_backends()
+    assert len(_worker_backends()) <= 2
