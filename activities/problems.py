@@ -1,10 +1,12 @@
 """Errors of the REST API as RFC 9457 problem details (application/problem+json)."""
 
 import logging
+from http import HTTPStatus
 from typing import Any
 
 from django.http import Http404, HttpResponse, JsonResponse
 from django.views import defaults
+from django.views.decorators.csrf import csrf_exempt
 from rest_framework import exceptions, status
 from rest_framework.response import Response
 from rest_framework.views import exception_handler
@@ -110,13 +112,24 @@ def problem_exception_handler(exc: Exception, context: dict[str, Any]) -> Respon
     problem = problem_response(
         status_code=response.status_code,
         kind=getattr(exc, "default_code", "error").replace("_", "-"),
-        title=str(getattr(exc, "default_detail", "Error")),
+        # default_detail holds placeholders such as {method}; the phrase does not.
+        title=HTTPStatus(response.status_code).phrase,
         detail=str(detail),
     )
     for header in ("WWW-Authenticate", "Retry-After", "Allow"):
         if header in response:
             problem[header] = response[header]
     return problem
+
+
+@csrf_exempt
+def api_not_found(request, unmatched: str = "") -> HttpResponse:
+    """Answer an /api/ URL that matches no endpoint, whatever DEBUG says.
+
+    It is exempt from CSRF because API clients send no CSRF token: a POST to a
+    mistyped URL must get this 404, not the CSRF failure page.
+    """
+    return api_aware_page_not_found(request, None)
 
 
 def api_aware_page_not_found(request, exception) -> HttpResponse:

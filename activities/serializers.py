@@ -72,6 +72,7 @@ class RichTextField(serializers.Field):
             'type "doc", version 1 and a content list.'
         ),
         "too_long": "The text is longer than {max_length} characters.",
+        "blank": "The text is empty; give at least one visible character.",
     }
 
     def __init__(self, *, max_length: int = 32767, **kwargs: Any) -> None:
@@ -80,6 +81,8 @@ class RichTextField(serializers.Field):
 
     def to_internal_value(self, data: object) -> str | dict[str, Any]:
         if isinstance(data, str):
+            if not data.strip():
+                self.fail("blank")
             if len(data) > self.max_length:
                 self.fail("too_long", max_length=self.max_length)
             return data
@@ -91,7 +94,29 @@ class RichTextField(serializers.Field):
         return value
 
 
-class IssueCreateSerializer(serializers.Serializer):
+class RequestBodySerializer(serializers.Serializer):
+    """A JSON request body that rejects unknown fields.
+
+    DRF drops fields a serializer does not declare; a misspelt "descripton" would
+    then vanish without a word, so it is an error here instead.
+    """
+
+    def to_internal_value(self, data: Any) -> Any:
+        if isinstance(data, dict):
+            unknown = sorted(set(data) - set(self.fields))
+            if unknown:
+                raise serializers.ValidationError(
+                    {
+                        name: [
+                            f"Unknown field; the fields are: {', '.join(self.fields)}."
+                        ]
+                        for name in unknown
+                    }
+                )
+        return super().to_internal_value(data)
+
+
+class IssueCreateSerializer(RequestBodySerializer):
     project = serializers.CharField(validators=[PROJECT_KEY_OR_ID])
     issue_type = serializers.CharField(
         max_length=60, help_text="Issue type name (Task) or numeric id (10001)."
@@ -192,7 +217,7 @@ class UserField(serializers.CharField):
         super().__init__(max_length=255, **kwargs)
 
 
-class AssigneeSerializer(serializers.Serializer):
+class AssigneeSerializer(RequestBodySerializer):
     account_id = serializers.CharField(
         required=False, allow_null=True, validators=[ACCOUNT_ID],
         help_text='Jira Cloud account id; "-1" for the project default, null to unassign.',
@@ -221,7 +246,7 @@ class AssigneeSerializer(serializers.Serializer):
         return self.validated_data[field]
 
 
-class CommentSerializer(serializers.Serializer):
+class CommentSerializer(RequestBodySerializer):
     body = RichTextField()
     visibility_type = serializers.ChoiceField(choices=["role", "group"], required=False)
     visibility_value = serializers.CharField(max_length=255, required=False)
@@ -240,7 +265,7 @@ class CommentSerializer(serializers.Serializer):
         return {"type": data["visibility_type"], "value": data["visibility_value"]}
 
 
-class IssueUpdateSerializer(serializers.Serializer):
+class IssueUpdateSerializer(RequestBodySerializer):
     summary = serializers.CharField(max_length=255, required=False)
     description = RichTextField(required=False, allow_null=True)
     labels = serializers.ListField(
@@ -283,7 +308,7 @@ class IssueUpdateSerializer(serializers.Serializer):
         return fields
 
 
-class TransitionSerializer(serializers.Serializer):
+class TransitionSerializer(RequestBodySerializer):
     transition_id = serializers.RegexField(r"^[0-9]{1,10}$", required=False)
     transition_name = serializers.CharField(max_length=255, required=False)
     status_name = serializers.CharField(max_length=255, required=False)
@@ -319,7 +344,7 @@ TEMPLATE_TYPES = {
 }
 
 
-class ProjectCreateSerializer(serializers.Serializer):
+class ProjectCreateSerializer(RequestBodySerializer):
     key = serializers.CharField(validators=[PROJECT_KEY])
     name = serializers.CharField(max_length=80)
     project_type_key = serializers.ChoiceField(choices=PROJECT_TYPES, required=False)

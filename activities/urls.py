@@ -1,6 +1,7 @@
-from django.urls import path
+from django.urls import path, re_path
 
 from activities import api
+from activities.problems import api_not_found
 
 app_name = "activities"
 
@@ -19,4 +20,6 @@ urlpatterns = [
         api.CapabilitiesApi.as_view(),
         name="token-capabilities",
     ),
+    # Last: any other /api/v1/ URL gets a problem document, not an HTML page.
+    re_path(r"^(?P<unmatched>.*)$", api_not_found, name="not-found"),
 ]

@@ -272,3 +272,45 @@ def test_activity_call_runs_at_most_two_queries(
         response = api.get(_issue_url(connected_token, "DEMO-1"))
 
     assert response.status_code in (200, 404)
+
+
+def test_unknown_body_field_is_rejected(api, connected_token, sandbox_control):
+    calls_before = _jira_requests(sandbox_control)
+
+    response = api.post(
+        _issue_url(connected_token),
+        {"project": "DEMO", "issue_type": "Task", "summary": "x", "descripton": "typo"},
+        format="json",
+    )
+
+    assert response.status_code == 400
+    assert "Unknown field" in str(response.json()["errors"]["descripton"])
+    assert _jira_requests(sandbox_control) == calls_before
+
+
+def test_blank_comment_is_rejected(api, connected_token):
+    response = api.post(
+        f"{_issue_url(connected_token, 'DEMO-1')}/comments", {"body": "  "}, format="json"
+    )
+
+    assert response.status_code == 400
+    assert "The text is empty" in str(response.json()["errors"]["body"])
+
+
+@pytest.mark.parametrize(
+    "method, path",
+    [("get", "/api/v1/tokens/not-a-uuid/issues/DEMO-1"), ("post", "/api/v1/nowhere")],
+)
+def test_unknown_api_url_gets_problem_404(api, method, path):
+    response = getattr(api, method)(path)
+
+    assert response.status_code == 404
+    assert response["Content-Type"] == PROBLEM
+    assert "No API endpoint matches" in response.json()["detail"]
+
+
+def test_problem_title_has_no_placeholders(api, connected_token):
+    response = api.patch(_issue_url(connected_token, "DEMO-1"), {}, format="json")
+
+    assert response.status_code == 405
+    assert response.json()["title"] == "Method Not Allowed"

@@ -102,7 +102,9 @@ def test_fault_body_is_validated(jira_sandbox, sandbox_control):
     assert raised.value.status == 400
 
 
-def test_cloud_request_breaking_the_spec_is_400(jira_sandbox, sandbox_control):
+def test_cloud_request_breaking_the_spec_is_400(
+    jira_sandbox, sandbox_control, spec_validation
+):
     base = jira_sandbox.base_url
     _, tokens = obtain_tokens(base, sandbox_control, ALL_CLOUD_SCOPES)
 
@@ -119,7 +121,9 @@ def test_cloud_request_breaking_the_spec_is_400(jira_sandbox, sandbox_control):
     assert response.json()["errors"] == {}
 
 
-def test_dc_request_breaking_the_spec_is_400(jira_sandbox, sandbox_control):
+def test_dc_request_breaking_the_spec_is_400(
+    jira_sandbox, sandbox_control, spec_validation
+):
     base = jira_sandbox.base_url
     _, tokens = dc_obtain_tokens(base, sandbox_control)
 
