@@ -174,12 +174,15 @@ def token_update(
             token.next_renewal_at = token.compute_next_renewal(now=timezone.now())
 
         token.save()
-        _audit(
-            token=token,
-            action=AuditEvent.Action.TOKEN_UPDATED,
-            actor=actor,
-            detail="Changed: " + (", ".join(changed) or "nothing"),
-        )
+        # Saving an unchanged form, as "Get OAuth 2.0 Access Token" does, is no
+        # change worth a history row.
+        if changed:
+            _audit(
+                token=token,
+                action=AuditEvent.Action.TOKEN_UPDATED,
+                actor=actor,
+                detail="Changed: " + ", ".join(changed),
+            )
     return token
 
 
@@ -574,6 +577,18 @@ def token_renewals_queue_due(*, now: datetime) -> int:
         if len(token_ids) < batch_size:
             break
     return queued
+
+def token_consent_denied(
+    *, token: AccessToken, actor: AbstractBaseUser | None = None
+) -> None:
+    _audit(
+        token=token,
+        action=AuditEvent.Action.CONSENT_FAILED,
+        actor=actor,
+        detail="Access was denied on Jira's consent page.",
+        result=AuditEvent.Result.DENIED,
+    )
+
 
 def token_consent_started(
     *, token: AccessToken, actor: AbstractBaseUser | None = None

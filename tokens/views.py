@@ -124,9 +124,9 @@ def token_edit(request: HttpRequest, token_id: str) -> HttpResponse:
     )
     if request.method == "POST" and form.is_valid():
         token = services.token_update(token=token, fields=form.to_fields(), actor=request.user)
-        messages.success(request, f"Token {token.name} saved.")
         if "_connect" in request.POST:
             return _start_consent(request, token)
+        messages.success(request, f"Token {token.name} saved.")
         return redirect("tokens:edit", token_id=token.pk)
 
     events = AuditEvent.objects.filter(token=token)[:20]
@@ -281,6 +281,7 @@ def oauth_callback(request: HttpRequest) -> HttpResponse:
     )
     error = request.GET.get("error")
     if error == "access_denied":
+        services.token_consent_denied(token=token, actor=request.user)
         messages.warning(
             request, "Access was denied on Jira's consent page; the token is unchanged."
         )

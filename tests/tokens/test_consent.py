@@ -173,3 +173,25 @@ def test_outsider_gets_404_for_connect(client, outsider, token):
     response = client.post(reverse("tokens:connect", args=[token.pk]))
 
     assert response.status_code == 404
+
+
+def test_denied_consent_is_audited_as_denied(owner_client, token):
+    callback = consent_callback_url(owner_client, token, decision="deny")
+
+    response = owner_client.get(callback, follow=True)
+
+    denial = AuditEvent.objects.get(token=token, action=AuditEvent.Action.CONSENT_FAILED)
+    assert denial.result == AuditEvent.Result.DENIED
+    assert not any("saved" in message for message in _messages(response))
+
+
+def test_unchanged_save_writes_no_history_row(owner_client, token):
+    edit_url = reverse("tokens:edit", args=[token.pk])
+    form = owner_client.get(edit_url).context["form"]
+    data = {name: value for name, value in form.initial.items() if value is not None}
+
+    owner_client.post(edit_url, {**data, "_connect": "1"})
+
+    assert not AuditEvent.objects.filter(
+        token=token, action=AuditEvent.Action.TOKEN_UPDATED
+    ).exists()
