@@ -46,7 +46,7 @@ def ensure_virtualenv() -> None:
         venv.EnvBuilder(with_pip=True).create(VENV)
     print("Installing pinned dependencies (first run takes a minute) ...", flush=True)
     subprocess.run(
-        [str(PYTHON), "-m", "pip", "install", "--quiet", "--disable-pip-version-check",
+        [str(PYTHON), "-m", "pip", "install", "-qq", "--disable-pip-version-check",
          "-r", str(ROOT / "constraints.txt")],
         check=True,
     )

@@ -4,8 +4,10 @@ The authorization server and the API gateway are reached through
 settings.ATLASSIAN_AUTH_URL and settings.ATLASSIAN_API_URL.
 """
 
+import contextlib
 import json
 import logging
+from collections.abc import Iterator
 from dataclasses import dataclass
 from datetime import datetime, timedelta
 from typing import TypedDict
@@ -226,6 +228,24 @@ def authorize_url(
     return f"{server.authorize_endpoint}?{urlencode(params, quote_via=quote)}"
 
 
+@contextlib.contextmanager
+def _token_request(
+    server: OAuthServer, client_id: str, client_secret: str
+) -> Iterator[OAuth2Session]:
+    """Yield a session for one token request and turn its failures into OAuthError."""
+    session = _session(server, client_id, client_secret)
+    try:
+        yield session
+    except AuthlibOAuthError as exc:
+        raise _map_error(exc) from None
+    except requests.RequestException as exc:
+        raise TemporaryOAuthError(
+            f"The authorization server could not be reached: {type(exc).__name__}."
+        ) from None
+    finally:
+        session.close()
+
+
 def exchange_code(
     server: OAuthServer,
     *,
@@ -237,8 +257,7 @@ def exchange_code(
 ) -> TokenGrant:
     """Exchange an authorization code for an access token and a refresh token."""
     extra = {"code_verifier": code_verifier} if server.uses_pkce else {}
-    session = _session(server, client_id, client_secret)
-    try:
+    with _token_request(server, client_id, client_secret) as session:
         token = session.fetch_token(
             server.token_endpoint,
             grant_type="authorization_code",
@@ -247,14 +266,6 @@ def exchange_code(
             timeout=settings.JIRA_HTTP_TIMEOUT,
             **extra,
         )
-    except AuthlibOAuthError as exc:
-        raise _map_error(exc) from None
-    except requests.RequestException as exc:
-        raise TemporaryOAuthError(
-            f"The authorization server could not be reached: {type(exc).__name__}."
-        ) from None
-    finally:
-        session.close()
     return _to_grant(token)
 
 
@@ -268,22 +279,13 @@ def refresh(
 ) -> TokenGrant:
     """Trade a refresh token for a new pair; both flavours rotate the refresh token."""
     extra = {"redirect_uri": redirect_uri} if server.redirect_uri_on_refresh else {}
-    session = _session(server, client_id, client_secret)
-    try:
+    with _token_request(server, client_id, client_secret) as session:
         token = session.refresh_token(
             server.token_endpoint,
             refresh_token=refresh_token,
             timeout=settings.JIRA_HTTP_TIMEOUT,
             **extra,
         )
-    except AuthlibOAuthError as exc:
-        raise _map_error(exc) from None
-    except requests.RequestException as exc:
-        raise TemporaryOAuthError(
-            f"The authorization server could not be reached: {type(exc).__name__}."
-        ) from None
-    finally:
-        session.close()
     return _to_grant(token, fallback_refresh_token=refresh_token)
 
 
