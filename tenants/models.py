@@ -58,6 +58,20 @@ class Membership(models.Model):
             return True
         return application.designers.filter(pk=self.user_id).exists()
 
+    def may_read(self, obj: models.Model) -> bool:
+        """Tell whether this member may see a row of the tenant.
+
+        Administrators see everything. App designers see the tenant-wide rows and
+        the rows of the applications they design; another application's rows are
+        hidden from them as if they did not exist.
+        """
+        if self.is_administrator:
+            return True
+        if isinstance(obj, Application):
+            return self.designs(obj)
+        application = getattr(obj, "application", None)
+        return application is None or self.designs(application)
+
     def may_write(self, obj: models.Model) -> bool:
         """Tell whether this member may change or delete a row of the tenant.
 

@@ -32,6 +32,18 @@ def tenant_scoped(queryset: QuerySet, membership: Membership) -> QuerySet:
     return queryset.filter(tenant=membership.tenant)
 
 
+def visible_to(queryset: QuerySet, membership: Membership) -> QuerySet:
+    """Narrow a tenant's rows to those the member may see (Membership.may_read)."""
+    queryset = tenant_scoped(queryset, membership)
+    if membership.is_administrator:
+        return queryset
+    if queryset.model is Application:
+        return queryset.filter(designers=membership.user_id)
+    return queryset.filter(
+        Q(application__isnull=True) | Q(application__designers=membership.user_id)
+    ).distinct()
+
+
 def deny(request: HttpRequest, detail: str) -> PermissionDenied:
     """Record a refused write in the audit log and return the exception to raise."""
     membership = request.membership
@@ -45,8 +57,8 @@ def get_for_member_or_404(
 ) -> Model:
     """Return one row of the current tenant, or raise 404 for anyone outside it.
 
-    A row of another tenant gets the same 404 as a missing one, so ids reveal
-    nothing. Writes need the administrator role, or the app designer role for a
+    A row of another tenant, or of an application an app designer does not
+    design, gets the same 404 as a missing one, so ids reveal nothing. Writes need the administrator role, or the app designer role for a
     row of an application the member designs (Membership.may_write); a refused
     write is recorded in the audit log.
     """
@@ -57,6 +69,8 @@ def get_for_member_or_404(
         obj = tenant_scoped(queryset, membership).get(**lookup)
     except (queryset.model.DoesNotExist, ValueError):
         raise Http404 from None
+    if not membership.may_read(obj):
+        raise Http404
     if write and not membership.may_write(obj):
         raise deny(
             request,

@@ -24,7 +24,7 @@ from tenants.forms import (
     TokenChoiceForm,
 )
 from tenants.models import ApiKey, Application, Membership
-from tenants.selectors import deny, get_for_member_or_404, tenant_scoped
+from tenants.selectors import deny, get_for_member_or_404, tenant_scoped, visible_to
 from tokens.models import AuditEvent
 
 AUDIT_PAGE_SIZE = 50
@@ -150,7 +150,7 @@ def application_list(request: HttpRequest) -> HttpResponse:
             messages.success(request, f"Application {application.name} created.")
             return redirect("tenants:application", application_id=application.pk)
 
-    applications = tenant_scoped(Application.objects, membership).select_related("token")
+    applications = visible_to(Application.objects, membership).select_related("token")
     return render(
         request,
         "tenants/application_list.html",
@@ -273,7 +273,7 @@ def api_key_list(request: HttpRequest) -> HttpResponse:
         )
         form = ApiKeyForm(tenant=membership.tenant)
 
-    keys = tenant_scoped(ApiKey.objects, membership).select_related("application")
+    keys = visible_to(ApiKey.objects, membership).select_related("application")
     response = render(
         request,
         "tenants/api_key_list.html",

@@ -97,6 +97,59 @@ def test_pages_answer_404_for_another_tenants_ids(owner_client, world, sandbox_c
     assert sandbox_control.requests_log() == []
 
 
+@pytest.mark.django_db
+def test_pages_answer_404_for_another_applications_ids(
+    client, teammate, world, sandbox_control
+):
+    # Given an app designer of First, and ids that belong to Second
+    world["first"].designers.add(teammate)
+    second_key, _ = api_key_create(
+        tenant=world["second"].tenant, name="second", application=world["second"]
+    )
+    ids = {
+        "token_id": world["second_token"].pk,
+        "application_id": world["second"].pk,
+        "api_key_id": second_key.pk,
+    }
+    client.force_login(teammate)
+    before = _snapshot()
+    walked = []
+
+    # When the designer asks for every page that takes such an id
+    for name, params, _ in _routes():
+        if name.startswith("activities:") or not params <= set(ids):
+            continue
+        url = reverse(name, kwargs={p: ids[p] for p in params})
+        statuses = {
+            client.get(url).status_code,
+            client.post(url, {"name": "Taken", "token": ""}).status_code,
+        }
+        walked.append(name)
+
+        # Then each answers 404 (or 405 for a method the page lacks)
+        assert statuses <= {404, 405}, (name, statuses)
+        assert 404 in statuses, name
+
+    assert len(walked) >= 10
+    assert _snapshot() == before
+    assert sandbox_control.requests_log() == []
+
+
+@pytest.mark.django_db
+def test_designer_lists_show_only_own_and_global_rows(client, teammate, world):
+    world["first"].designers.add(teammate)
+    client.force_login(teammate)
+
+    tokens = client.get(reverse("tokens:list")).content.decode()
+    applications = client.get(reverse("tenants:applications")).content.decode()
+
+    assert world["global"].name in tokens
+    assert world["first_token"].name in tokens
+    assert world["second_token"].name not in tokens
+    assert "First" in applications
+    assert "Second" not in applications
+
+
 def _api_client(api_key: str) -> APIClient:
     client = APIClient()
     client.credentials(HTTP_AUTHORIZATION=f"Api-Key {api_key}")

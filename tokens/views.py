@@ -23,7 +23,7 @@ from tenants.selectors import (
     applications_using,
     deny,
     get_for_member_or_404,
-    tenant_scoped,
+    visible_to,
 )
 from tokens import oauth, services
 from tokens.forms import AccessTokenForm, CapabilitiesForm
@@ -47,7 +47,7 @@ def _default_callback_url(request: HttpRequest) -> str:
 @require_GET
 def token_list(request: HttpRequest) -> HttpResponse:
     _require_membership(request)
-    tokens = tenant_scoped(AccessToken.objects, request.membership).select_related(
+    tokens = visible_to(AccessToken.objects, request.membership).select_related(
         "application"
     )
     query = " ".join(request.GET.get("q", "").split())[:100]

@@ -113,7 +113,7 @@ def test_designer_manages_only_applications_they_design(designer_client, teammat
     global_token = designer_client.get(reverse("tokens:create"))
 
     assert own.status_code == 200
-    assert foreign.status_code == 403
+    assert foreign.status_code == 404
     assert global_token.status_code == 403
 
 
