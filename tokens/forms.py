@@ -238,10 +238,10 @@ class AccessTokenForm(forms.Form):
                 "expires, one hour after it was issued, until someone uses Renew now."
             )
         return (
-            f"Jira's access tokens last one hour, so every {token.renewal_rate} "
-            "minutes is too slow to keep the token alive: it is renewed "
-            f"{settings.JIRA_TOKEN_REFRESH_MARGIN // 60} minutes before it expires "
-            "instead."
+            f"Jira's access tokens last one hour, so the token is renewed "
+            f"{settings.JIRA_TOKEN_REFRESH_MARGIN // 60} minutes before each expiry, "
+            f"a little more often than every {token.renewal_rate} minutes, to stay "
+            "connected."
         )
 
     def clean_name(self) -> str:

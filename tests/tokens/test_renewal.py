@@ -227,7 +227,7 @@ def test_token_page_shows_renewal_section(owner_client, connected):
 
     assert "Renew now" in page
     assert "Last renewal" in page
-    assert "too slow to keep the token alive" in page
+    assert "a little more often than every 60 minutes" in page
 
 
 @pytest.mark.parametrize(
