@@ -52,8 +52,9 @@ def test_renew_now_adds_history_row(
     # When the administrator clicks Renew now
     page.get_by_role("button", name="Renew now").click()
 
-    # Then the page shows the queued renewal, follows it, and reloads with the outcome
-    expect(page.get_by_text(f"Renewal of {connected_token.name} queued.")).to_be_visible()
+    # Then the page follows the renewal and reloads with the outcome. The "queued"
+    # message is not awaited: with a worker running, the renewal can finish and the
+    # page reload before the message is seen (the next test covers that state).
     expect(history.locator("tr", has_text="Token renewed")).to_have_count(1)
     expect(page.locator("#renewal-progress")).to_have_attribute("data-state", "idle")
     expect(page.locator("#token-status")).to_have_text("Connected")
