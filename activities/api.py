@@ -49,7 +49,7 @@ _PROBLEM_STATUSES = {
     422: "Jira reported a configuration problem",
     429: "Jira is throttling; wait for Retry-After",
     502: "Jira failed or rejected the token",
-    504: "Jira did not answer in time",
+    504: "Jira did not respond in time",
 }
 PROBLEM_RESPONSES = {
     (code, "application/problem+json"): OpenApiResponse(ProblemSerializer, description=text)

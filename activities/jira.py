@@ -23,7 +23,7 @@ logger = logging.getLogger(__name__)
 
 
 class JiraError(Exception):
-    """Jira answered with an error; its own messages are kept for the caller."""
+    """Jira returned an error status; its own messages are kept for the caller."""
 
     def __init__(
         self,
@@ -40,11 +40,11 @@ class JiraError(Exception):
         self.message = message
         self.retry_after = retry_after
         summary = "; ".join(self.error_messages + list(self.errors.values())) or message
-        super().__init__(f"Jira answered HTTP {status}: {summary}")
+        super().__init__(f"Jira returned HTTP {status}: {summary}")
 
 
 class JiraUnavailableError(Exception):
-    """Jira could not be reached or did not answer in time."""
+    """Jira could not be reached or did not respond in time."""
 
 
 @dataclass(frozen=True)
@@ -138,7 +138,7 @@ def _request(
             if repeatable and attempt < _MAX_ATTEMPTS:
                 continue
             raise JiraUnavailableError(
-                f"Jira did not answer within {settings.JIRA_HTTP_TIMEOUT} seconds."
+                f"Jira did not respond within {settings.JIRA_HTTP_TIMEOUT} seconds."
                 + ("" if repeatable else " The request may have been applied; check "
                    "Jira before sending it again.")
             ) from None
@@ -151,7 +151,7 @@ def _request(
         if delay is None:
             break
         logger.info(
-            "Jira answered %s to %s %s; retrying in %.1f s",
+            "Jira returned %s for %s %s; retrying in %.1f s",
             response.status_code, method, path, delay,
         )
         time.sleep(delay)

@@ -43,7 +43,7 @@ def _from_jira(exc: JiraError) -> Response:
             kind="jira-token-rejected",
             title="Jira rejected the access token",
             detail=(
-                f"Jira answered 401 ({exc.message or 'Unauthorized'}). An administrator "
+                f"Jira returned 401 ({exc.message or 'Unauthorized'}). An administrator "
                 "must get a new OAuth 2.0 access token, with the scopes this activity "
                 "needs."
             ),
@@ -54,7 +54,7 @@ def _from_jira(exc: JiraError) -> Response:
             status_code=status.HTTP_502_BAD_GATEWAY,
             kind="jira-unavailable",
             title="Jira failed",
-            detail=f"Jira answered HTTP {exc.status}; try again later.",
+            detail=f"Jira returned HTTP {exc.status}; try again later.",
             jira=jira,
         )
     response = problem_response(
@@ -112,7 +112,7 @@ def problem_exception_handler(exc: Exception, context: dict[str, Any]) -> Respon
     problem = problem_response(
         status_code=response.status_code,
         kind=getattr(exc, "default_code", "error").replace("_", "-"),
-        # default_detail holds placeholders such as {method}; the phrase does not.
+        # default_detail contains placeholders such as {method}, but the phrase does not.
         title=HTTPStatus(response.status_code).phrase,
         detail=str(detail),
     )
@@ -124,7 +124,7 @@ def problem_exception_handler(exc: Exception, context: dict[str, Any]) -> Respon
 
 @csrf_exempt
 def api_not_found(request, unmatched: str = "") -> HttpResponse:
-    """Answer an /api/ URL that matches no endpoint, whatever DEBUG says.
+    """Return a problem 404 for an /api/ URL that matches no endpoint, in any DEBUG mode.
 
     It is exempt from CSRF because API clients send no CSRF token: a POST to a
     mistyped URL must get this 404, not the CSRF failure page.
@@ -133,7 +133,7 @@ def api_not_found(request, unmatched: str = "") -> HttpResponse:
 
 
 def api_aware_page_not_found(request, exception) -> HttpResponse:
-    """Answer unknown /api/ URLs with a problem document, others with the HTML page."""
+    """Return a problem document for unknown /api/ URLs and the HTML page for others."""
     if request.path.startswith("/api/"):
         return JsonResponse(
             {

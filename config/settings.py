@@ -380,7 +380,7 @@ OUTBOUND_ALLOWED_HOSTS = env_list(
     else [],
 )
 JIRA_HTTP_TIMEOUT = env_int("JIRA_HTTP_TIMEOUT", 10, minimum=1)
-# The longest Retry-After that a call to Jira waits out before answering 429 itself.
+# The longest Retry-After that a call to Jira waits out before returning the 429 to the caller.
 JIRA_MAX_RETRY_WAIT = env_int("JIRA_MAX_RETRY_WAIT", 10, minimum=0)
 # The largest attachment upload accepted, in bytes.
 JIRA_MAX_ATTACHMENT_BYTES = env_int("JIRA_MAX_ATTACHMENT_BYTES", 10 * 1024 * 1024, minimum=1)

@@ -14,7 +14,6 @@ unsupported_grant_type or invalid_scope, and 401 invalid_client.
 
 from __future__ import annotations
 
-import collections
 import logging
 from dataclasses import dataclass
 
@@ -34,6 +33,7 @@ from sandbox.state import (
 from sandbox.tokens import (
     TokenEndpointError,
     authenticate_client,
+    count_token_request,
     exchange_dc_authorization_code,
     issue_dc_authorization_code,
     refresh_dc_access_token,
@@ -51,7 +51,6 @@ AUTHORIZE_PARAMETERS = (
     "code_challenge_method",
 )
 PKCE_METHODS = ("S256", "plain")
-TOKEN_GRANT_TYPES = ("authorization_code", "refresh_token")
 
 
 @dataclass
@@ -265,10 +264,7 @@ def token(request: HttpRequest, instance: str) -> HttpResponse:
                 parameters["client_id"],
             )
             return _token_error(401, "invalid_client", "Client authentication failed.")
-        counter = state.token_requests.setdefault(
-            client.client_id, collections.Counter()
-        )
-        counter[grant_type if grant_type in TOKEN_GRANT_TYPES else "unsupported"] += 1
+        count_token_request(state, client.client_id, grant_type)
 
         try:
             if grant_type == "authorization_code":

@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-import collections
 import json
 import logging
 from dataclasses import dataclass
@@ -30,6 +29,7 @@ from sandbox.state import (
 from sandbox.tokens import (
     TokenEndpointError,
     authenticate_client,
+    count_token_request,
     exchange_authorization_code,
     find_access_token_family,
     issue_authorization_code,
@@ -49,7 +49,6 @@ AUTHORIZE_PARAMETERS = (
     "response_type",
     "prompt",
 )
-TOKEN_GRANT_TYPES = ("authorization_code", "refresh_token")
 
 
 @dataclass
@@ -321,10 +320,7 @@ def token(request: HttpRequest) -> HttpResponse:
             )
             return _token_error(401, "access_denied", "Unauthorized")
 
-        counter = state.token_requests.setdefault(
-            client.client_id, collections.Counter()
-        )
-        counter[grant_type if grant_type in TOKEN_GRANT_TYPES else "unsupported"] += 1
+        count_token_request(state, client.client_id, grant_type)
 
         try:
             if grant_type == "authorization_code":

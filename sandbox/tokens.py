@@ -14,6 +14,7 @@ family. A refresh token unused for 90 days, or any token of a family older than
 from __future__ import annotations
 
 import base64
+import collections
 import hashlib
 import logging
 import re
@@ -71,6 +72,15 @@ def invalid_code() -> TokenEndpointError:
 def invalid_refresh_token() -> TokenEndpointError:
     """Return the error for any unusable refresh token."""
     return TokenEndpointError(403, "invalid_grant", INVALID_REFRESH_TOKEN_DESCRIPTION)
+
+
+TOKEN_GRANT_TYPES = ("authorization_code", "refresh_token")
+
+
+def count_token_request(state: SandboxState, client_id: str, grant_type: str) -> None:
+    """Count one authenticated token request of a client, by grant type."""
+    counter = state.token_requests.setdefault(client_id, collections.Counter())
+    counter[grant_type if grant_type in TOKEN_GRANT_TYPES else "unsupported"] += 1
 
 
 def authenticate_client(

@@ -23,7 +23,7 @@ token_name_validator = RegexValidator(
 ACCESS_TOKEN_LIFETIME = 3600
 REFRESH_TOKEN_REUSE_SECONDS = 600
 # A recovery starts this much before the reuse interval ends, so that clock skew
-# and a slow answer cannot push the old refresh token past it.
+# and a slow response cannot push the old refresh token past it.
 REUSE_SAFETY_SECONDS = 60
 
 
@@ -91,12 +91,12 @@ class AccessToken(models.Model):
     next_renewal_at = models.DateTimeField(null=True, blank=True)
     last_renewed_at = models.DateTimeField(null=True, blank=True)
     last_error = models.TextField(blank=True)
-    # Bumped with every stored token pair: a renewal stores its answer only while
+    # Bumped with every stored token pair: a renewal stores its response only while
     # the version it started from is still current.
     version = models.PositiveBigIntegerField(default=0)
     # Set when a sweep or "Renew now" queues a renewal, cleared when one finishes.
     renewal_queued_at = models.DateTimeField(null=True, blank=True)
-    # Committed before the refresh request and cleared once its answer is stored:
+    # Committed before the refresh request and cleared once its response is stored:
     # while set, Jira may have rotated the refresh token without the new one being
     # stored here.
     renewal_started_at = models.DateTimeField(null=True, blank=True)
@@ -236,7 +236,7 @@ class AccessToken(models.Model):
     def rotation_may_be_lost(self, *, now: datetime) -> bool:
         """Tell whether an earlier refresh may have rotated the token unseen.
 
-        True when a refresh request went out and no answer was stored, and its
+        True when a refresh request went out and no response was stored, and its
         renewer no longer holds the lease (it crashed, or its commit failed).
         """
         return self.renewal_started_at is not None and not self.renewal_lease_held(
@@ -257,7 +257,7 @@ class AccessToken(models.Model):
 
 
 class AuditEvent(models.Model):
-    """A record of a change, consent or renewal; never holds secret values."""
+    """A record of a change, consent or renewal; never contains secret values."""
 
     class Action(models.TextChoices):
         TOKEN_CREATED = "token_created", "Token created"

@@ -46,7 +46,7 @@ class InvalidGrantError(OAuthError):
 class TemporaryOAuthError(OAuthError):
     """A timeout, a 5xx or a 429: the same request may succeed later.
 
-    `retry_after` holds the seconds a 429 or 503 asked to wait, when it said.
+    `retry_after` is the wait in seconds from a 429 or 503 Retry-After header, if any.
     """
 
     def __init__(self, message: str, *, retry_after: float | None = None, **kwargs):
@@ -81,7 +81,7 @@ class TokenGrant:
 
 @dataclass(frozen=True)
 class OAuthServer:
-    """Where and how one flavour of Jira runs the OAuth 2.0 authorization code grant.
+    """The endpoints and rules of one flavour of Jira's OAuth 2.0 code grant.
 
     Jira Cloud uses Atlassian's central server, with JSON token requests and no
     PKCE. Jira Data Center serves its own endpoints under the portal URL, takes
@@ -142,7 +142,7 @@ def _client_secret_json(client, method: str, uri: str, headers: dict, body):
 def _reject_unavailable(response: requests.Response) -> requests.Response:
     if response.status_code == 429 or response.status_code >= 500:
         raise TemporaryOAuthError(
-            f"The authorization server answered HTTP {response.status_code}; "
+            f"The authorization server returned HTTP {response.status_code}; "
             "try again later.",
             status=response.status_code,
             retry_after=_retry_after_seconds(response),
@@ -171,7 +171,7 @@ def _to_grant(token: dict, *, fallback_refresh_token: str = "") -> TokenGrant:
         expires_in = int(token.get("expires_in", 3600))
     except (KeyError, TypeError, ValueError):
         raise OAuthError(
-            "The authorization server's answer has no usable access_token."
+            "The authorization server's response has no usable access_token."
         ) from None
     return TokenGrant(
         access_token=access_token,
@@ -308,12 +308,12 @@ def accessible_resources(access_token: str) -> list[Site]:
 
     if response.status_code == 429 or response.status_code >= 500:
         raise TemporaryOAuthError(
-            f"The API gateway answered HTTP {response.status_code}; try again later.",
+            f"The API gateway returned HTTP {response.status_code}; try again later.",
             status=response.status_code,
         )
     if response.status_code != 200:
         raise OAuthError(
-            f"The API gateway refused the access token (HTTP {response.status_code}).",
+            f"The API gateway rejected the access token (HTTP {response.status_code}).",
             status=response.status_code,
         )
     try:

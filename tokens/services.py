@@ -36,7 +36,7 @@ class ConsentError(Exception):
 
 
 class RenewalError(Exception):
-    """A token could not be renewed; its status and last error say why."""
+    """A token could not be renewed; its status and last error give the reason."""
 
 
 def _audit(
@@ -68,7 +68,7 @@ def _disconnect(token: AccessToken) -> None:
     token.status = TokenStatus.NOT_CONNECTED
     token.connected_at = None
     token.next_renewal_at = None
-    # A renewal still in flight for the old grant must not store its answer.
+    # A renewal still in flight for the old grant must not store its response.
     token.version += 1
     token.renewal_queued_at = None
     token.renewal_started_at = None
@@ -193,7 +193,7 @@ def token_delete(*, token: AccessToken, actor: AbstractBaseUser | None = None) -
 
 
 def _store_grant(token: AccessToken, grant: oauth.TokenGrant) -> None:
-    """Store a new token pair; a new version makes older renewals' answers stale."""
+    """Store a new token pair; a new version makes older renewals' responses stale."""
     now = timezone.now()
     token.set_secret("access_token", grant.access_token)
     token.set_secret("refresh_token", grant.refresh_token)
@@ -280,7 +280,7 @@ class RenewalBusyError(RenewalError):
 
 def _lease_seconds() -> int:
     # The lease must outlast a token request, or a second renewer could start
-    # while the first one's answer is still on its way.
+    # while the first one's response is still on its way.
     return max(settings.TOKEN_RENEWAL_LEASE_SECONDS, settings.JIRA_HTTP_TIMEOUT + 2)
 
 
@@ -406,15 +406,15 @@ def _store_renewal(
         token = AccessToken.objects.select_for_update(no_key=True).get(pk=token_id)
         if token.version != claim.version:
             # A renewer that took over after this one's lease ran out stored a
-            # pair first; it is as valid as this answer, and storing this one
+            # pair first; it is as valid as this response, and storing this one
             # would overwrite the newer row.
             _audit(
                 token=token, action=AuditEvent.Action.TOKEN_RENEWED,
-                detail="A slower renewal's answer was dropped: a newer token is "
+                detail="A slower renewal's response was dropped: a newer token is "
                 "already stored.",
             )
             logger.warning(
-                "Token renewal answer dropped for a newer stored version",
+                "Token renewal response dropped for a newer stored version",
                 extra={"token_id": str(token.pk)},
             )
             return token, None
@@ -427,7 +427,7 @@ def _store_renewal(
             detail = f"Access token expires at {grant.expires_at:%Y-%m-%d %H:%M:%S %Z}."
             if claim.recovering:
                 detail = (
-                    "Recovered a renewal whose answer was never stored, with the "
+                    "Recovered a renewal whose response was never stored, with the "
                     f"refresh token Jira still honours. {detail}"
                 )
             _audit(token=token, action=AuditEvent.Action.TOKEN_RENEWED, detail=detail)
@@ -448,8 +448,8 @@ def _store_renewal(
             retry_after = getattr(error, "retry_after", None)
             if retry_after is not None:
                 due = max(due, now + timedelta(seconds=retry_after))
-            # An answer, even an error, means Jira did not rotate the token. No
-            # answer (a timeout) may hide a rotation, which must be recovered
+            # A response, even an error, means Jira did not rotate the token. No
+            # response (a timeout) may hide a rotation, which must be recovered
             # within the reuse interval.
             if error.status is not None or error.error:
                 token.renewal_started_at = None
@@ -619,7 +619,7 @@ def token_resolve_site(*, token: AccessToken) -> AccessToken:
 def token_prepare_for_use(*, token: AccessToken) -> AccessToken:
     """Return the token ready for a Jira call: connected, fresh and with a site.
 
-    Atlassian does not always answer an expired token with 401, so expiry is judged
+    Atlassian does not always reject an expired token with 401, so expiry is judged
     by the stored expiry time, and a token near it is renewed first. Callers that
     find another renewal under way wait for it rather than refresh twice.
     """
