@@ -14,6 +14,7 @@ and its throughput is compared with the bare view's at 32 connections.
 
 import argparse
 import base64
+import contextlib
 import json
 import os
 import platform
@@ -23,6 +24,7 @@ import subprocess
 import sys
 import tempfile
 import time
+from collections.abc import Iterator
 from pathlib import Path
 from urllib.parse import parse_qs, urljoin, urlsplit
 
@@ -152,16 +154,9 @@ def gunicorn(app: str, port: int, env: dict, args: argparse.Namespace) -> subpro
     )
 
 
-def main() -> None:
-    parser = argparse.ArgumentParser(description=__doc__.split("\n")[0])
-    parser.add_argument("--duration", type=int, default=10, help="seconds per measurement")
-    parser.add_argument("--workers", type=int, default=2)
-    parser.add_argument("--threads", type=int, default=8)
-    parser.add_argument(
-        "--admin-database-url", default="postgres://postgres@127.0.0.1:5432/postgres"
-    )
-    args = parser.parse_args()
-
+@contextlib.contextmanager
+def running_stack(args: argparse.Namespace) -> Iterator[dict[str, str]]:
+    """Start the sandbox, the product and the bare view; yield their URLs and keys."""
     recreate_database(args.admin_database_url)
     sandbox = SandboxProcess(seed="demo").start()
     processes: list[subprocess.Popen] = []
@@ -189,8 +184,7 @@ def main() -> None:
         )
         if seeding.returncode:
             raise RuntimeError(f"Seeding failed:\n{seeding.stderr[-3000:]}")
-        seeded = seeding.stdout
-        seed = dict(line.split("=", 1) for line in seeded.splitlines() if "=" in line)
+        seed = dict(line.split("=", 1) for line in seeding.stdout.splitlines() if "=" in line)
         bearer = direct_access_token(sandbox.base_url, seed["CLIENT_ID"], seed["CLIENT_SECRET"])
 
         product_port, bare_port = free_port(), free_port()
@@ -201,46 +195,82 @@ def main() -> None:
         bare = f"http://127.0.0.1:{bare_port}"
         wait_for(f"{product}/healthz")
         wait_for(f"{bare}/issues")
-
-        jira = f"{sandbox.base_url}/ex/jira/{DEMO_CLOUD_ID}/rest/api/3"
-        api = f"{product}/api/v1/tokens/{seed['TOKEN_ID']}"
-        with tempfile.TemporaryDirectory() as folder:
-            directory = Path(folder)
-            api_headers = {"Authorization": f"Api-Key {seed['API_KEY']}"}
-            jira_headers = {"Authorization": f"Bearer {bearer}"}
-            targets = {
-                "Create Issue": {
-                    "direct": (f"{jira}/issue",
-                               wrk_script(directory, "d1", "POST", jira_headers, JIRA_CREATE_BODY)),
-                    "product": (f"{api}/issues",
-                                wrk_script(directory, "p1", "POST", api_headers, CREATE_BODY)),
-                    "bare": (f"{bare}/issues",
-                             wrk_script(directory, "b1", "POST", {}, CREATE_BODY)),
-                },
-                "Get Issue Details": {
-                    "direct": (f"{jira}/issue/DEMO-1",
-                               wrk_script(directory, "d2", "GET", jira_headers, None)),
-                    "product": (f"{api}/issues/DEMO-1",
-                                wrk_script(directory, "p2", "GET", api_headers, None)),
-                    "bare": (f"{bare}/issues/DEMO-1",
-                             wrk_script(directory, "b2", "GET", {}, None)),
-                },
-            }
-            results = {}
-            for activity, by_target in targets.items():
-                for connections in (1, 32):
-                    for target, (url, script) in by_target.items():
-                        run_wrk(url, script, connections, 2)  # warm-up
-                        results[(activity, connections, target)] = run_wrk(
-                            url, script, connections, args.duration
-                        )
-        report(results, args)
+        yield {
+            "jira": f"{sandbox.base_url}/ex/jira/{DEMO_CLOUD_ID}/rest/api/3",
+            "api": f"{product}/api/v1/tokens/{seed['TOKEN_ID']}",
+            "bare": bare,
+            "api_key": seed["API_KEY"],
+            "bearer": bearer,
+            "product_master_pid": str(processes[0].pid),
+        }
     finally:
         for process in processes:
             process.terminate()
         for process in processes:
             process.wait(timeout=15)
         sandbox.stop()
+
+
+def main() -> None:
+    parser = argparse.ArgumentParser(description=__doc__.split("\n")[0])
+    parser.add_argument("--duration", type=int, default=10, help="seconds per measurement")
+    parser.add_argument("--workers", type=int, default=2)
+    parser.add_argument("--threads", type=int, default=8)
+    parser.add_argument(
+        "--admin-database-url", default="postgres://postgres@127.0.0.1:5432/postgres"
+    )
+    parser.add_argument(
+        "--serve", action="store_true",
+        help="start everything, print the URLs and keys, and wait for Ctrl-C (to profile)",
+    )
+    args = parser.parse_args()
+
+    with running_stack(args) as stack:
+        if args.serve:
+            for name, value in stack.items():
+                print(f"{name}={value}", flush=True)
+            try:
+                while True:
+                    time.sleep(3600)
+            except KeyboardInterrupt:
+                return
+        results = measure(stack, args)
+    report(results, args)
+
+
+def measure(stack: dict[str, str], args: argparse.Namespace) -> dict:
+    jira, api, bare = stack["jira"], stack["api"], stack["bare"]
+    with tempfile.TemporaryDirectory() as folder:
+        directory = Path(folder)
+        api_headers = {"Authorization": f"Api-Key {stack['api_key']}"}
+        jira_headers = {"Authorization": f"Bearer {stack['bearer']}"}
+        targets = {
+            "Create Issue": {
+                "direct": (f"{jira}/issue",
+                           wrk_script(directory, "d1", "POST", jira_headers, JIRA_CREATE_BODY)),
+                "product": (f"{api}/issues",
+                            wrk_script(directory, "p1", "POST", api_headers, CREATE_BODY)),
+                "bare": (f"{bare}/issues",
+                         wrk_script(directory, "b1", "POST", {}, CREATE_BODY)),
+            },
+            "Get Issue Details": {
+                "direct": (f"{jira}/issue/DEMO-1",
+                           wrk_script(directory, "d2", "GET", jira_headers, None)),
+                "product": (f"{api}/issues/DEMO-1",
+                            wrk_script(directory, "p2", "GET", api_headers, None)),
+                "bare": (f"{bare}/issues/DEMO-1",
+                         wrk_script(directory, "b2", "GET", {}, None)),
+            },
+        }
+        results = {}
+        for activity, by_target in targets.items():
+            for connections in (1, 32):
+                for target, (url, script) in by_target.items():
+                    run_wrk(url, script, connections, 2)  # warm-up
+                    results[(activity, connections, target)] = run_wrk(
+                        url, script, connections, args.duration
+                    )
+    return results
 
 
 def report(results: dict, args: argparse.Namespace) -> None:
