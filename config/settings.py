@@ -165,7 +165,12 @@ if DATABASE_URL:
         "default": dj_database_url.parse(
             DATABASE_URL,
             conn_max_age=0 if _pooled else env_int("DATABASE_CONN_MAX_AGE", 60),
-            conn_health_checks=not _pooled,
+            # A health check is a SELECT 1 before each request's first query, a round
+            # trip on every API call. Without it, a connection that the server closed
+            # fails one request and is then replaced.
+            conn_health_checks=(
+                not _pooled and env_bool("DATABASE_CONN_HEALTH_CHECKS", False)
+            ),
         )
     }
     if _pooled:
