@@ -15,4 +15,4 @@ RUN DJANGO_DEBUG=false DJANGO_SECRET_KEY=build-only \
 
 USER manage-center
 EXPOSE 8000
-CMD ["gunicorn", "config.wsgi", "--bind=0.0.0.0:8000", "--workers=2", "--threads=8", "--worker-class=gthread"]
+CMD ["gunicorn", "config.wsgi", "--config=config/gunicorn.conf.py"]

@@ -1,0 +1,14 @@
+"""gunicorn settings of the web process, shared by the Dockerfile, docker-compose.yml and
+the activities benchmark; options on the command line override them."""
+
+import os
+
+bind = os.environ.get("GUNICORN_BIND", "0.0.0.0:8000")
+workers = int(os.environ.get("WEB_CONCURRENCY", "2"))
+# Calls to Jira spend most of their time waiting, so each process serves several at once.
+worker_class = "gthread"
+threads = int(os.environ.get("GUNICORN_THREADS", "8"))
+# Every worker listens on a socket of its own and the kernel spreads new connections
+# across them. On one shared socket, keep-alive clients pile onto the worker that
+# accepted first while the others idle.
+reuse_port = True
