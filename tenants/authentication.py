@@ -6,13 +6,15 @@ from tenants.audit import audit_denial
 from tenants.models import ApiKey
 from tenants.services import API_KEY_PREFIX, api_key_digest
 from tenants.usage import usage_record
+from tokens.selectors import api_key_get_for_call
 
 
 class ApiKeyAuthentication(authentication.BaseAuthentication):
     """Authenticate services by `Authorization: Api-Key <key>`.
 
     On success `request.user` is None and `request.auth` is the ApiKey row, which
-    carries the tenant.
+    carries the tenant id and, as `requested_token`, the route's token when the key
+    may use it.
     """
 
     keyword = "Api-Key"
@@ -30,7 +32,11 @@ class ApiKeyAuthentication(authentication.BaseAuthentication):
         if len(parts) != 3 or parts[0] != API_KEY_PREFIX:
             raise exceptions.AuthenticationFailed("The API key is malformed.")
 
-        api_key = ApiKey.objects.select_related("tenant").filter(prefix=parts[1]).first()
+        # The route's token comes with the key, in the same query; HasApiKey checks it.
+        route_kwargs = (request.parser_context or {}).get("kwargs", {})
+        api_key = api_key_get_for_call(
+            prefix=parts[1], token_id=route_kwargs.get("token_id")
+        )
         if api_key is None or not constant_time_compare(
             api_key.digest, api_key_digest(key)
         ):

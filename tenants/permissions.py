@@ -4,9 +4,9 @@ from rest_framework.exceptions import NotFound
 from rest_framework.permissions import BasePermission
 from rest_framework.request import Request
 
+from tenants.audit import audit_denial
 from tenants.models import ApiKey
-from tokens.models import AccessToken
-from tokens.selectors import token_get_for_api_key
+from tenants.usage import usage_record
 
 if TYPE_CHECKING:
     from rest_framework.views import APIView
@@ -17,22 +17,28 @@ class HasApiKey(BasePermission):
 
     A route's token_id is resolved here, before the view parses its body, so a token
     outside the scope gets the 404 of a missing one whatever else the request holds.
-    The token found is kept as `request.api_token`, so the view reads it only once.
+    ApiKeyAuthentication read the token with the key; it is kept as
+    `request.api_token` for the view.
     """
 
     def has_permission(self, request: Request, view: "APIView") -> bool:
-        if not isinstance(request.auth, ApiKey):
+        api_key = request.auth
+        if not isinstance(api_key, ApiKey):
             return False
         token_id = view.kwargs.get("token_id")
         if token_id is None:
             return True
-        try:
-            # token_get_for_api_key audits a denial itself.
-            request.api_token = token_get_for_api_key(
-                api_key=request.auth, token_id=token_id
+
+        token = api_key.requested_token
+        if token is None:
+            audit_denial(
+                tenant_id=api_key.tenant_id,
+                api_key=api_key,
+                detail=f"API key {api_key.prefix} asked for token {token_id}, which it "
+                "may not use or which does not exist.",
             )
-        except AccessToken.DoesNotExist:
-            raise NotFound(
-                f"No access token {token_id} is available to this API key."
-            ) from None
+            raise NotFound(f"No access token {token_id} is available to this API key.")
+
+        usage_record(token=token)
+        request.api_token = token
         return True
