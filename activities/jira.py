@@ -5,19 +5,21 @@ Jira Cloud is reached through Atlassian's API gateway,
 {portal}/rest/api/2/, both with the OAuth access token as Bearer.
 """
 
+import json
 import logging
 import random
 import time
 from dataclasses import dataclass
 from typing import IO, Any
-from urllib.parse import quote
+from urllib.parse import quote, urlencode
 
-import requests
 from django.conf import settings
 from requests_toolbelt.multipart.encoder import MultipartEncoder
+import urllib3
+from urllib3 import BaseHTTPResponse, Timeout
 
 from activities.adf import text_to_adf
-from config.outbound import http_session
+from config.outbound import RefusedConnection, http_pool
 
 logger = logging.getLogger(__name__)
 
@@ -63,17 +65,25 @@ class JiraSite:
         return f"JiraSite(api_base={self.api_base!r})"
 
 
-def _raise_for_error(response: requests.Response) -> None:
-    if response.status_code < 400:
+def _raise_for_error(response: BaseHTTPResponse) -> None:
+    if response.status < 300:
         return
+    if response.status < 400:
+        # A redirect on a REST call means a wrong portal URL; following it would turn
+        # a POST into a GET or send the token to another address.
+        raise JiraError(
+            response.status,
+            message=f"Jira returned a redirect (HTTP {response.status}); check "
+            "that the portal URL is the site's own https address.",
+        )
     try:
-        body = response.json()
+        body = json.loads(response.data)
     except ValueError:
         body = {}
     if not isinstance(body, dict):
         body = {}
     raise JiraError(
-        response.status_code,
+        response.status,
         error_messages=[str(m) for m in body.get("errorMessages", [])],
         errors={str(k): str(v) for k, v in (body.get("errors") or {}).items()},
         message=str(body.get("message", "")),
@@ -87,13 +97,13 @@ _REPEATABLE_METHODS = frozenset({"GET", "PUT", "DELETE"})
 _MAX_ATTEMPTS = 3
 
 
-def _retry_delay(response: requests.Response, attempt: int) -> float | None:
+def _retry_delay(response: BaseHTTPResponse, attempt: int) -> float | None:
     """Return seconds to wait before repeating a throttled request, or None to stop.
 
     Retry-After is the minimum wait; exponential backoff with jitter is added on
     top. A wait longer than JIRA_MAX_RETRY_WAIT is left to the caller.
     """
-    if response.status_code not in (429, 503) or attempt >= _MAX_ATTEMPTS:
+    if response.status not in (429, 503) or attempt >= _MAX_ATTEMPTS:
         return None
     header = response.headers.get("Retry-After", "")
     try:
@@ -112,29 +122,41 @@ def _request(
     json: Any = None,
     params: dict[str, str] | None = None,
     multipart: MultipartEncoder | None = None,
-) -> requests.Response:
+) -> BaseHTTPResponse:
+    url = f"{site.api_base}/{path}"
+    if params:
+        url = f"{url}?{urlencode(params)}"
     headers = {
         "Authorization": f"Bearer {site.access_token}",
         "Accept": "application/json",
     }
+    body: bytes | MultipartEncoder | None = None
+    if json is not None:
+        body = _json_bytes(json)
+        headers["Content-Type"] = "application/json"
     if multipart is not None:
+        body = multipart
         headers["Content-Type"] = multipart.content_type
+        headers["Content-Length"] = str(multipart.len)
         # Jira's XSRF protection rejects multipart requests without this header.
         headers["X-Atlassian-Token"] = "no-check"
     repeatable = method in _REPEATABLE_METHODS and multipart is None
+    seconds = settings.JIRA_HTTP_TIMEOUT
+    timeout = Timeout(connect=seconds, read=seconds)
 
     for attempt in range(1, _MAX_ATTEMPTS + 1):
         try:
-            response = http_session().request(
-                method,
-                f"{site.api_base}/{path}",
-                json=json,
-                params=params,
-                data=multipart,
-                headers=headers,
-                timeout=settings.JIRA_HTTP_TIMEOUT,
+            response = http_pool().request(
+                method, url, body=body, headers=headers, timeout=timeout, redirect=False
             )
-        except requests.Timeout:
+        except RefusedConnection as exc:
+            raise JiraUnavailableError(f"Refused to connect: {exc.reason}") from None
+        except urllib3.exceptions.NewConnectionError as exc:
+            # Checked before timeouts, which urllib3 makes its base class.
+            raise JiraUnavailableError(
+                f"Jira could not be reached: {type(exc).__name__}."
+            ) from None
+        except urllib3.exceptions.TimeoutError:
             if repeatable and attempt < _MAX_ATTEMPTS:
                 continue
             raise JiraUnavailableError(
@@ -142,7 +164,7 @@ def _request(
                 + ("" if repeatable else " The request may have been applied; check "
                    "Jira before sending it again.")
             ) from None
-        except requests.RequestException as exc:
+        except urllib3.exceptions.HTTPError as exc:
             raise JiraUnavailableError(
                 f"Jira could not be reached: {type(exc).__name__}."
             ) from None
@@ -152,12 +174,17 @@ def _request(
             break
         logger.info(
             "Jira returned %s for %s %s; retrying in %.1f s",
-            response.status_code, method, path, delay,
+            response.status, method, path, delay,
         )
         time.sleep(delay)
 
     _raise_for_error(response)
     return response
+
+
+def _json_bytes(value: Any) -> bytes:
+    # NaN and Infinity are not JSON, and Jira rejects them.
+    return json.dumps(value, separators=(",", ":"), allow_nan=False).encode()
 
 
 def _issue_path(issue_id_or_key: str, *rest: str) -> str:

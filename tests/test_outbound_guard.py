@@ -12,6 +12,7 @@ import threading
 
 import pytest
 
+from activities import jira
 from config import outbound
 from tests.tokens.test_forms import _form
 from tokens import oauth
@@ -220,3 +221,35 @@ def test_token_requests_pass_the_guard(watched_connects):
         )
 
     assert watched_connects == []
+
+
+@pytest.mark.parametrize(
+    "api_base, reason",
+    [
+        ("https://169.254.169.254/rest/api/2", "a cloud metadata address"),
+        ("https://0x7f000001/rest/api/2", "a loopback address"),
+        ("https://[::ffff:10.0.0.1]/rest/api/2", "an IPv6 form of a private address"),
+        ("http://93.184.216.34/rest/api/2", "plain http"),
+    ],
+)
+def test_jira_client_refuses_before_connecting(api_base, reason, watched_connects):
+    site = jira.JiraSite(api_base=api_base, access_token="not-sent")
+
+    with pytest.raises(jira.JiraUnavailableError, match="Refused to connect") as error:
+        jira.get_issue(site, "DEMO-1")
+
+    assert reason in str(error.value)
+    assert "not-sent" not in str(error.value)
+    assert watched_connects == []
+
+
+def test_jira_client_does_not_follow_redirects(redirector, watched_connects):
+    start = redirector("https://169.254.169.254/latest/meta-data/")
+    site = jira.JiraSite(api_base=start.rstrip("/"), access_token="not-sent")
+
+    with pytest.raises(jira.JiraError, match="redirect") as answered:
+        jira.get_issue(site, "DEMO-1")
+
+    assert answered.value.status == 302
+    redirector_port = int(start.split(":")[2][:-1])
+    assert [address[1] for address in watched_connects] == [redirector_port]
