@@ -19,6 +19,7 @@ import json
 import os
 import platform
 import re
+import shutil
 import socket
 import subprocess
 import sys
@@ -146,12 +147,13 @@ def run_wrk(url: str, script: Path, connections: int, duration: int) -> dict:
 
 
 def gunicorn(app: str, port: int, env: dict, args: argparse.Namespace) -> subprocess.Popen:
-    return subprocess.Popen(
-        [PYTHON, "-m", "gunicorn", app, "--bind", f"127.0.0.1:{port}",
-         "--workers", str(args.workers), "--threads", str(args.threads),
-         "--worker-class", "gthread", "--log-level", "warning"],
-        cwd=ROOT, env=env,
-    )
+    command = [PYTHON, "-m", "gunicorn", app, "--config", "config/gunicorn.conf.py",
+               "--bind", f"127.0.0.1:{port}", "--log-level", "warning"]
+    if args.workers:
+        command += ["--workers", str(args.workers)]
+    if args.threads:
+        command += ["--threads", str(args.threads)]
+    return subprocess.Popen(command, cwd=ROOT, env=env)
 
 
 @contextlib.contextmanager
@@ -160,6 +162,7 @@ def running_stack(args: argparse.Namespace) -> Iterator[dict[str, str]]:
     recreate_database(args.admin_database_url)
     sandbox = SandboxProcess(seed="demo").start()
     processes: list[subprocess.Popen] = []
+    env_file: Path | None = None
     try:
         key = base64.urlsafe_b64encode(os.urandom(32)).decode()
         env = {
@@ -195,6 +198,12 @@ def running_stack(args: argparse.Namespace) -> Iterator[dict[str, str]]:
         bare = f"http://127.0.0.1:{bare_port}"
         wait_for(f"{product}/healthz")
         wait_for(f"{bare}/issues")
+        # The product's environment, for profiling its code in another process.
+        env_file = Path(tempfile.mkdtemp(prefix="bench-env-")) / "product.env"
+        env_file.touch(mode=0o600)
+        env_file.write_text("".join(
+            f"{name}={env[name]}\n" for name in env if name not in os.environ
+        ))
         yield {
             "jira": f"{sandbox.base_url}/ex/jira/{DEMO_CLOUD_ID}/rest/api/3",
             "api": f"{product}/api/v1/tokens/{seed['TOKEN_ID']}",
@@ -202,6 +211,7 @@ def running_stack(args: argparse.Namespace) -> Iterator[dict[str, str]]:
             "api_key": seed["API_KEY"],
             "bearer": bearer,
             "product_master_pid": str(processes[0].pid),
+            "product_env_file": str(env_file),
         }
     finally:
         for process in processes:
@@ -209,13 +219,15 @@ def running_stack(args: argparse.Namespace) -> Iterator[dict[str, str]]:
         for process in processes:
             process.wait(timeout=15)
         sandbox.stop()
+        if env_file is not None:
+            shutil.rmtree(env_file.parent, ignore_errors=True)
 
 
 def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__.split("\n")[0])
     parser.add_argument("--duration", type=int, default=10, help="seconds per measurement")
-    parser.add_argument("--workers", type=int, default=2)
-    parser.add_argument("--threads", type=int, default=8)
+    parser.add_argument("--workers", type=int, help="default: config/gunicorn.conf.py")
+    parser.add_argument("--threads", type=int, help="default: config/gunicorn.conf.py")
     parser.add_argument(
         "--admin-database-url", default="postgres://postgres@127.0.0.1:5432/postgres"
     )
@@ -276,8 +288,8 @@ def measure(stack: dict[str, str], args: argparse.Namespace) -> dict:
 def report(results: dict, args: argparse.Namespace) -> None:
     print(f"# {time.strftime('%Y-%m-%d')} on {platform.node()}: {os.cpu_count()} cores, "
           f"{platform.processor() or platform.machine()}, Python {platform.python_version()}")
-    print(f"# gunicorn gthread, {args.workers} workers x {args.threads} threads; "
-          f"wrk {args.duration} s per row")
+    print(f"# gunicorn with config/gunicorn.conf.py, workers {args.workers or 'default'}, "
+          f"threads {args.threads or 'default'}; wrk {args.duration} s per row")
     print("| activity | connections | target | req/s | median ms | p99 ms | non-2xx |")
     print("|---|---|---|---|---|---|---|")
     for (activity, connections, target), row in results.items():
