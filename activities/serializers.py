@@ -206,10 +206,6 @@ class IssueQuerySerializer(serializers.Serializer):
         return names
 
 
-class IssueKeyPathSerializer(serializers.Serializer):
-    issue_key = serializers.CharField(validators=[ISSUE_KEY_OR_ID])
-
-
 class UserField(serializers.CharField):
     """A Jira user: an account id on Cloud, a username on Data Center."""
 

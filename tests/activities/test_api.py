@@ -1,6 +1,7 @@
 """The REST API in-process, with the Jira sandbox over real HTTP."""
 
 from datetime import timedelta
+from urllib.parse import quote
 
 import pytest
 from django.utils import timezone
@@ -321,3 +322,16 @@ def test_problem_title_has_no_placeholders(api, connected_token):
 
     assert response.status_code == 405
     assert response.json()["title"] == "Method Not Allowed"
+
+
+@pytest.mark.parametrize("issue_key", ["demo-1", "DEMO-0", "DEMO 1", "-1"])
+def test_malformed_issue_key_is_rejected(api, connected_token, sandbox_control, issue_key):
+    calls_before = _jira_requests(sandbox_control)
+
+    response = api.get(_issue_url(connected_token, quote(issue_key)))
+
+    assert response.status_code == 400
+    assert response.json()["errors"]["issue_key"] == [
+        "Give an issue key such as DEMO-12 or a numeric issue id."
+    ]
+    assert _jira_requests(sandbox_control) == calls_before
