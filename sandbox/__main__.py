@@ -3,6 +3,12 @@
 Once the socket listens, prints exactly one line to stdout,
 ``Jira sandbox listening on http://HOST:PORT``, and serves until SIGINT or
 SIGTERM. Logs go to stderr.
+
+``--server`` selects the HTTP server. ``gunicorn`` runs gunicorn's gthread
+worker in one process with ``--threads`` threads and keeps HTTP/1.1 connections
+alive (see sandbox/gunicorn_server.py). ``wsgiref``, the standard library's
+server, speaks HTTP/1.0 and opens a new connection and thread for every request,
+which costs more CPU per request.
 """
 
 from __future__ import annotations
@@ -14,10 +20,16 @@ import signal
 import sys
 import threading
 from types import FrameType
+from typing import Any
 
 logger = logging.getLogger("sandbox.main")
 
 SHUTDOWN_POLL_SECONDS = 0.5
+SERVERS = ("gunicorn", "wsgiref")
+DEFAULT_SERVER = "wsgiref"
+# Every request that waits on a slow fault occupies a thread, and tests run up
+# to about 20 clients at once.
+DEFAULT_THREADS = 32
 
 
 def parse_arguments(argv: list[str] | None) -> argparse.Namespace:
@@ -56,7 +68,34 @@ def parse_arguments(argv: list[str] | None) -> argparse.Namespace:
         default="demo",
         help="starting data, restored by POST /_sandbox/reset (default: demo)",
     )
-    return parser.parse_args(argv)
+    parser.add_argument(
+        "--server",
+        choices=SERVERS,
+        default=DEFAULT_SERVER,
+        help=f"HTTP server (default: {DEFAULT_SERVER})",
+    )
+    parser.add_argument(
+        "--threads",
+        type=int,
+        default=None,
+        help=(
+            "request threads of the gunicorn server; each request waiting on a "
+            f"slow fault occupies one (default: {DEFAULT_THREADS})"
+        ),
+    )
+    arguments = parser.parse_args(argv)
+    if arguments.threads is not None:
+        if arguments.server != "gunicorn":
+            parser.error("--threads applies to --server gunicorn only")
+        if arguments.threads < 1:
+            parser.error("--threads must be at least 1")
+    return arguments
+
+
+def announce(host: str, port: int, seed: str) -> None:
+    """Print the ready line that SandboxProcess waits for, and log it."""
+    print(f"Jira sandbox listening on http://{host}:{port}", flush=True)
+    logger.info("Serving on %s:%s with seed %s", host, port, seed)
 
 
 def main(argv: list[str] | None = None) -> int:
@@ -72,14 +111,10 @@ def main(argv: list[str] | None = None) -> int:
 
     django.setup()
 
-    from wsgiref.simple_server import make_server
-
     from django.core.wsgi import get_wsgi_application
 
-    from sandbox.server import LoggingRequestHandler, ThreadingWSGIServer
-    from sandbox.state import configure_store
-
     from sandbox.openapi import SpecLoadError
+    from sandbox.state import configure_store
 
     store = configure_store(arguments.seed)
     try:
@@ -88,6 +123,30 @@ def main(argv: list[str] | None = None) -> int:
         logger.error("%s", error)
         store.close()
         return 1
+    if arguments.server == "gunicorn":
+        from sandbox import gunicorn_server
+
+        status = gunicorn_server.serve(
+            application,
+            arguments.host,
+            arguments.port,
+            arguments.threads or DEFAULT_THREADS,
+            lambda host, port: announce(host, port, arguments.seed),
+        )
+    else:
+        status = serve_wsgiref(application, arguments)
+    store.close()
+    if status == 0:
+        logger.info("Stopped")
+    return status
+
+
+def serve_wsgiref(application: Any, arguments: argparse.Namespace) -> int:
+    """Serve on the standard library's threaded server until a stop signal."""
+    from wsgiref.simple_server import make_server
+
+    from sandbox.server import LoggingRequestHandler, ThreadingWSGIServer
+
     try:
         server = make_server(
             arguments.host,
@@ -100,7 +159,6 @@ def main(argv: list[str] | None = None) -> int:
         logger.error(
             "Cannot listen on %s:%s: %s", arguments.host, arguments.port, error
         )
-        store.close()
         return 1
 
     stop_requested = threading.Event()
@@ -117,8 +175,7 @@ def main(argv: list[str] | None = None) -> int:
     )
     serving.start()
     host, port = server.server_address[:2]
-    print(f"Jira sandbox listening on http://{host}:{port}", flush=True)
-    logger.info("Serving on %s:%s with seed %s", host, port, arguments.seed)
+    announce(str(host), port, arguments.seed)
 
     # A timed wait keeps the main thread returning to the interpreter, where
     # Python runs signal handlers.
@@ -128,8 +185,6 @@ def main(argv: list[str] | None = None) -> int:
     server.shutdown()
     server.server_close()
     serving.join(timeout=5)
-    store.close()
-    logger.info("Stopped")
     return 0
 
 

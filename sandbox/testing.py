@@ -45,7 +45,9 @@ class SandboxProcess:
     """Sandbox server running as ``python -m sandbox --port 0`` in a subprocess.
 
     Its stderr (the server log) goes to a temporary file, `log_path`, because a
-    full pipe without a reader would block the server.
+    full pipe without a reader would block the server. `server` ("gunicorn" or
+    "wsgiref") and `threads` (gunicorn only) are passed as --server and
+    --threads; None keeps the command's default.
     """
 
     def __init__(
@@ -53,10 +55,14 @@ class SandboxProcess:
         seed: str = "demo",
         host: str = "127.0.0.1",
         openapi_dir: Path | str | None = None,
+        server: str | None = None,
+        threads: int | None = None,
     ) -> None:
         self.seed = seed
         self.host = host
         self.openapi_dir = str(openapi_dir) if openapi_dir else ""
+        self.server = server
+        self.threads = threads
         self.base_url = ""
         self.log_path: Path | None = None
         self._process: subprocess.Popen[str] | None = None
@@ -92,6 +98,10 @@ class SandboxProcess:
         ]
         if self.openapi_dir:
             command += ["--openapi-dir", self.openapi_dir]
+        if self.server is not None:
+            command += ["--server", self.server]
+        if self.threads is not None:
+            command += ["--threads", str(self.threads)]
         self._process = subprocess.Popen(
             command,
             cwd=REPOSITORY_ROOT,
@@ -164,6 +174,12 @@ class SandboxProcess:
         """Wait for the process to exit; return its exit status."""
         assert self._process is not None, "start() was not called"
         return self._process.wait(timeout=timeout)
+
+    @property
+    def pid(self) -> int:
+        """Process id of the server; with gunicorn, of the arbiter that forked it."""
+        assert self._process is not None, "start() was not called"
+        return self._process.pid
 
     @property
     def returncode(self) -> int | None:
