@@ -540,7 +540,11 @@ def requests_log(request: HttpRequest) -> HttpResponse:
         if request.method == "DELETE":
             log.clear()
             return HttpResponse(status=204)
-        payload = list(log)
+        entries = list(log)
+    payload = [
+        {"method": method, "path": path, "status": status, "at": format_iso(at)}
+        for method, path, status, at in entries
+    ]
     return JsonResponse(payload, safe=False)
 
 

@@ -28,6 +28,7 @@ from __future__ import annotations
 import logging
 from collections.abc import Callable
 from dataclasses import dataclass
+from functools import cached_property
 from typing import Any, Concatenate
 
 from django.http import HttpRequest, HttpResponse, JsonResponse
@@ -74,12 +75,17 @@ class GatewayContext:
         """Whether the request is for Jira Cloud rather than Data Center."""
         return self.site.is_cloud
 
-    def api_url(self, path: str) -> str:
-        """Return the absolute URL of a REST resource path (v3 Cloud, v2 DC)."""
+    @cached_property
+    def api_base_url(self) -> str:
+        """Absolute URL of the REST API root, without a trailing slash."""
         base = self.request.build_absolute_uri("/").rstrip("/")
         if self.site.is_cloud:
-            return f"{base}/ex/jira/{self.site.cloud_id}/{JIRA_API_PREFIX}/{path}"
-        return f"{base}/dc/{self.site.cloud_id}/{DC_API_PREFIX}/{path}"
+            return f"{base}/ex/jira/{self.site.cloud_id}/{JIRA_API_PREFIX}"
+        return f"{base}/dc/{self.site.cloud_id}/{DC_API_PREFIX}"
+
+    def api_url(self, path: str) -> str:
+        """Return the absolute URL of a REST resource path (v3 Cloud, v2 DC)."""
+        return f"{self.api_base_url}/{path}"
 
 
 JiraHandler = Callable[Concatenate[GatewayContext, ...], HttpResponse]
@@ -87,7 +93,7 @@ JiraHandler = Callable[Concatenate[GatewayContext, ...], HttpResponse]
 
 def parse_bearer_token(request: HttpRequest) -> str | None:
     """Return the token of an "Authorization: Bearer" header, or None."""
-    header = request.headers.get("Authorization", "")
+    header = request.META.get("HTTP_AUTHORIZATION", "")
     scheme, _, token = header.partition(" ")
     if scheme.lower() != "bearer":
         return None

@@ -40,6 +40,7 @@ from pathlib import Path
 from typing import Any
 
 from django.conf import settings
+from django.core.exceptions import MiddlewareNotUsed
 from django.http import HttpRequest, HttpResponse, JsonResponse
 
 logger = logging.getLogger(__name__)
@@ -249,7 +250,11 @@ class OpenApiValidationMiddleware:
     def __init__(self, get_response: Callable[[HttpRequest], HttpResponse]) -> None:
         self.get_response = get_response
         folder = getattr(settings, "SANDBOX_OPENAPI_DIR", "")
-        if folder and not _validators:
+        if not folder:
+            # Without specs nothing is validated, so Django leaves this
+            # middleware out of the chain and requests skip its work.
+            raise MiddlewareNotUsed("No OpenAPI spec folder is configured.")
+        if not _validators:
             load_specs(Path(folder))
 
     def __call__(self, request: HttpRequest) -> HttpResponse:

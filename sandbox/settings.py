@@ -18,6 +18,7 @@ ALLOWED_HOSTS = ["127.0.0.1", "localhost", "[::1]"] + [
 
 INSTALLED_APPS = ["sandbox"]
 MIDDLEWARE = [
+    "sandbox.middleware.ContentLengthMiddleware",
     "sandbox.middleware.RequestLogMiddleware",
     "sandbox.openapi.OpenApiValidationMiddleware",
     "sandbox.faults.FaultMiddleware",

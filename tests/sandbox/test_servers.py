@@ -48,6 +48,13 @@ def test_ready_line_names_the_bound_port(server_sandbox):
     assert response.status_code == 200
 
 
+def test_json_responses_carry_their_length(server_sandbox):
+    response = requests.get(f"{server_sandbox.base_url}/_sandbox/clock", timeout=5)
+
+    assert response.headers["Content-Length"] == str(len(response.content))
+    assert "Transfer-Encoding" not in response.headers
+
+
 def test_slow_responses_overlap(server_sandbox):
     # given: every request to an unknown site waits on a slow fault, then gets
     # 401 for its missing token
