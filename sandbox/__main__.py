@@ -26,7 +26,7 @@ logger = logging.getLogger("sandbox.main")
 
 SHUTDOWN_POLL_SECONDS = 0.5
 SERVERS = ("gunicorn", "wsgiref")
-DEFAULT_SERVER = "wsgiref"
+DEFAULT_SERVER = "gunicorn"
 # Every request that waits on a slow fault occupies a thread, and tests run up
 # to about 20 clients at once.
 DEFAULT_THREADS = 32
