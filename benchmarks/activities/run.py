@@ -20,6 +20,7 @@ import os
 import platform
 import re
 import shutil
+import signal
 import socket
 import subprocess
 import sys
@@ -160,7 +161,8 @@ def gunicorn(app: str, port: int, env: dict, args: argparse.Namespace) -> subpro
 def running_stack(args: argparse.Namespace) -> Iterator[dict[str, str]]:
     """Start the sandbox, the product and the bare view; yield their URLs and keys."""
     recreate_database(args.admin_database_url)
-    sandbox = SandboxProcess(seed="demo").start()
+    threads = args.sandbox_threads if args.sandbox_server == "gunicorn" else None
+    sandbox = SandboxProcess(seed="demo", server=args.sandbox_server, threads=threads).start()
     processes: list[subprocess.Popen] = []
     env_file: Path | None = None
     try:
@@ -232,6 +234,11 @@ def main() -> None:
         "--admin-database-url", default="postgres://postgres@127.0.0.1:5432/postgres"
     )
     parser.add_argument(
+        "--sandbox-server", choices=["gunicorn", "wsgiref"], default="gunicorn",
+        help="the sandbox's HTTP server: gunicorn keeps connections open (default)",
+    )
+    parser.add_argument("--sandbox-threads", type=int, default=16)
+    parser.add_argument(
         "--serve", action="store_true",
         help="start everything, print the URLs and keys, and wait for Ctrl-C (to profile)",
     )
@@ -241,6 +248,10 @@ def main() -> None:
         if args.serve:
             for name, value in stack.items():
                 print(f"{name}={value}", flush=True)
+            # A background job starts with SIGINT ignored; SIGTERM must stop the
+            # stack too, so both unwind through running_stack's cleanup.
+            signal.signal(signal.SIGINT, signal.default_int_handler)
+            signal.signal(signal.SIGTERM, lambda number, frame: sys.exit(0))
             try:
                 while True:
                     time.sleep(3600)
@@ -289,7 +300,8 @@ def report(results: dict, args: argparse.Namespace) -> None:
     print(f"# {time.strftime('%Y-%m-%d')} on {platform.node()}: {os.cpu_count()} cores, "
           f"{platform.processor() or platform.machine()}, Python {platform.python_version()}")
     print(f"# gunicorn with config/gunicorn.conf.py, workers {args.workers or 'default'}, "
-          f"threads {args.threads or 'default'}; wrk {args.duration} s per row")
+          f"threads {args.threads or 'default'}; sandbox on {args.sandbox_server} "
+          f"({args.sandbox_threads} threads); wrk {args.duration} s per row")
     print("| activity | connections | target | req/s | median ms | p99 ms | non-2xx |")
     print("|---|---|---|---|---|---|---|")
     for (activity, connections, target), row in results.items():
