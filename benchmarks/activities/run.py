@@ -289,7 +289,9 @@ def measure(stack: dict[str, str], args: argparse.Namespace) -> dict:
         for activity, by_target in targets.items():
             for connections in (1, 32):
                 for target, (url, script) in by_target.items():
-                    run_wrk(url, script, connections, 2)  # warm-up
+                    # Warm every worker process and thread, not only the one that
+                    # a single connection would reach.
+                    run_wrk(url, script, 32, 2)
                     results[(activity, connections, target)] = run_wrk(
                         url, script, connections, args.duration
                     )
