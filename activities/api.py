@@ -128,7 +128,8 @@ class IssueDetailApi(APIView):
         _issue_key(issue_key)
         query = {}
         if request.query_params:
-            query = _validated(IssueQuerySerializer, request.query_params).validated_data
+            serializer = _validated(IssueQuerySerializer, request.query_params)
+            query = serializer.validated_data
 
         site = _jira_site(request, token_id)
         issue = jira.get_issue(

@@ -62,7 +62,9 @@ def api_key_get_for_call(*, prefix: str, token_id: UUID | None) -> ApiKey | None
 
 # The columns an activity call reads; the rest stay deferred. Each timestamp column
 # costs a parse in Python, so reading all of them cost more than the query itself.
-_CALL_KEY_FIELDS = ("id", "tenant", "application", "name", "prefix", "digest", "revoked_at")
+_CALL_KEY_FIELDS = (
+    "id", "tenant", "application", "name", "prefix", "digest", "revoked_at",
+)
 _CALL_TOKEN_FIELDS = (
     "id", "tenant", "application", "name", "flavour", "portal_url", "cloud_id",
     "site_url", "status", "renewal_rate", "access_token_encrypted",
@@ -99,7 +101,7 @@ def _call_lookup(alias: str) -> _CallLookup:
     selected = [(f, "k") for f in key_fields] + [(f, "t") for f in token_fields]
     sql = (
         "SELECT "
-        + ", ".join(f"{alias_}.{quote(f.column)}" for f, alias_ in selected)
+        + ", ".join(f"{table}.{quote(f.column)}" for f, table in selected)
         + f" FROM {quote(keys.db_table)} k LEFT JOIN {quote(tokens.db_table)} t"
         f" ON t.{column(tokens, 'tenant')} = k.{column(keys, 'tenant')}"
         f" AND t.{column(tokens, 'id')} = %s"

@@ -162,7 +162,9 @@ def running_stack(args: argparse.Namespace) -> Iterator[dict[str, str]]:
     """Start the sandbox, the product and the bare view; yield their URLs and keys."""
     recreate_database(args.admin_database_url)
     threads = args.sandbox_threads if args.sandbox_server == "gunicorn" else None
-    sandbox = SandboxProcess(seed="demo", server=args.sandbox_server, threads=threads).start()
+    sandbox = SandboxProcess(
+        seed="demo", server=args.sandbox_server, threads=threads
+    ).start()
     processes: list[subprocess.Popen] = []
     env_file: Path | None = None
     try:
@@ -240,7 +242,7 @@ def main() -> None:
     parser.add_argument("--sandbox-threads", type=int, default=16)
     parser.add_argument(
         "--serve", action="store_true",
-        help="start everything, print the URLs and keys, and wait for Ctrl-C (to profile)",
+        help="start everything, print the URLs and keys, and wait (for profiling)",
     )
     args = parser.parse_args()
 
@@ -301,8 +303,9 @@ def measure(stack: dict[str, str], args: argparse.Namespace) -> dict:
 def report(results: dict, args: argparse.Namespace) -> None:
     print(f"# {time.strftime('%Y-%m-%d')} on {platform.node()}: {os.cpu_count()} cores, "
           f"{platform.processor() or platform.machine()}, Python {platform.python_version()}")
-    print(f"# gunicorn with config/gunicorn.conf.py, workers {args.workers or 'default'}, "
-          f"threads {args.threads or 'default'}; sandbox on {args.sandbox_server} "
+    print(f"# gunicorn with config/gunicorn.conf.py, workers "
+          f"{args.workers or 'default'}, threads {args.threads or 'default'}; "
+          f"sandbox on {args.sandbox_server} "
           f"({args.sandbox_threads} threads); wrk {args.duration} s per row")
     print("| activity | connections | target | req/s | median ms | p99 ms | non-2xx |")
     print("|---|---|---|---|---|---|---|")

@@ -23,10 +23,8 @@ def test_settings_load_with_each_worker_on_its_own_socket():
     result = _check_config(GUNICORN_THREADS="4")
 
     assert result.returncode == 0, result.stderr
-    printed = dict(
-        (name.strip(), value.strip())
-        for name, _, value in (line.partition("=") for line in result.stdout.splitlines())
-    )
+    lines = (line.partition("=") for line in result.stdout.splitlines())
+    printed = {name.strip(): value.strip() for name, _, value in lines}
     assert printed["reuse_port"] == "True"
     assert printed["threads"] == "4"
     assert printed["worker_class"] == "gthread"

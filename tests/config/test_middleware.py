@@ -12,7 +12,8 @@ def test_api_call_skips_page_middleware(client, tenant):
     _, key = api_key_create(tenant=tenant, name="service")
 
     response = client.get(
-        f"/api/v1/tokens/{uuid.uuid4()}/issues/DEMO-1", HTTP_AUTHORIZATION=f"Api-Key {key}"
+        f"/api/v1/tokens/{uuid.uuid4()}/issues/DEMO-1",
+        HTTP_AUTHORIZATION=f"Api-Key {key}",
     )
 
     assert response.status_code == 404
