@@ -79,6 +79,9 @@ class Processes:
         return process
 
     def stop(self) -> None:
+        # A second Ctrl-C while the children stop would leave them half stopped.
+        signal.signal(signal.SIGINT, signal.SIG_IGN)
+        signal.signal(signal.SIGTERM, signal.SIG_IGN)
         # Only the group leaders get SIGTERM: Celery then shuts its pool down
         # itself, which a signal to the whole group would interrupt.
         for _, process in self.children:
