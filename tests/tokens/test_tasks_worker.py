@@ -283,7 +283,6 @@ def test_two_sweeps_at_once_renew_each_token_once(
     # Given many due tokens and two beats' sweeps starting together
     settings.TOKEN_RENEWAL_BATCH_SIZE = 3
     tokens = [connected(15) for _ in range(12)]
-    start_worker()
     moment = timezone.now() + timedelta(minutes=16)
     queued: list[int] = []
     barrier = threading.Barrier(2, timeout=WAIT_SECONDS)
@@ -301,6 +300,10 @@ def test_two_sweeps_at_once_renew_each_token_once(
         thread.start()
     for thread in threads:
         thread.join(timeout=WAIT_SECONDS)
+    # The worker starts after the sweeps: the sweeps run 16 minutes ahead while the
+    # worker's clock is real, so a token it renewed meanwhile would be due again at
+    # the sweeps' time and be queued a second time, which no real sweep would see.
+    start_worker()
     wait_for(lambda: _settled(*tokens), timeout=WAIT_SECONDS, what="the renewals")
 
     # Then together they queued each token once, and Jira saw one renewal each
