@@ -300,9 +300,9 @@ def test_two_sweeps_at_once_renew_each_token_once(
         thread.start()
     for thread in threads:
         thread.join(timeout=WAIT_SECONDS)
-    # The worker starts after the sweeps: the sweeps run 16 minutes ahead while the
-    # worker's clock is real, so a token it renewed meanwhile would be due again at
-    # the sweeps' time and be queued a second time, which no real sweep would see.
+    # The worker starts after the sweeps, because the sweeps run 16 minutes ahead
+    # and the worker keeps real time. A token renewed meanwhile would be due again at
+    # the sweeps' moment and be queued twice, which no real sweep can see.
     start_worker()
     wait_for(lambda: _settled(*tokens), timeout=WAIT_SECONDS, what="the renewals")
 
