@@ -4,7 +4,7 @@ An API call authenticates with an API key and returns JSON, so sessions, sign-in
 state, flash messages and the page's Content-Security-Policy do nothing for it.
 Skipping them saved about a tenth of an activity call's CPU time when measured.
 Each class is a subclass of the one it replaces, so Django's own checks still find
-it; allauth's AccountMiddleware is named by its own check, so it stays as it is.
+it. allauth's check looks for AccountMiddleware by its path, so that one stays.
 """
 
 from collections.abc import Callable

@@ -133,7 +133,7 @@ def serve(
         # Long authorization URLs and headers pass, as wsgiref lets them.
         "limit_request_line": 0,
         "limit_request_field_size": 0,
-        # No proxy stands in front: forwarded headers are the client's own.
+        # No proxy sits in front, so forwarded headers come from the client itself.
         "forwarded_allow_ips": "",
         "control_socket_disable": True,
         "logger_class": SandboxLogger,
@@ -152,5 +152,7 @@ def serve(
             # thread still busy with a request cannot delay the exit.
             logging.shutdown()
             os._exit(status if isinstance(status, int) else 1)
-        return status if isinstance(status, int) else (0 if status is None else 1)
+        if status is None:
+            return 0
+        return status if isinstance(status, int) else 1
     return 0

@@ -33,8 +33,8 @@ def api_key_get_for_call(*, prefix: str, token_id: UUID | None) -> ApiKey | None
     The key's `requested_token` is the token with id token_id when the key may use
     it, and None when it may not or when no such token exists: every key may use its
     tenant's global tokens, and a key of an application may also use that
-    application's tokens. The token is read fresh from the database. Returns None
-    when no key has the prefix.
+    application's tokens, the rule of tenants.selectors.tokens_choosable_for. The
+    token is read fresh from the database. Returns None when no key has the prefix.
     """
     lookup = _call_lookup(DEFAULT_DB_ALIAS)
     connection = connections[DEFAULT_DB_ALIAS]
@@ -85,8 +85,8 @@ def _call_lookup(alias: str) -> _CallLookup:
     """Build the SQL of api_key_get_for_call once per process.
 
     Every API call runs this lookup, and the ORM spends several times longer building
-    the equivalent FilteredRelation query than the database spends executing it; the
-    SQL is therefore written out, from the models' own table and column names.
+    the equivalent FilteredRelation query than the database spends executing it. So
+    the SQL is written out, from the models' own table and column names.
     """
     connection = connections[alias]
     quote = connection.ops.quote_name
