@@ -19,7 +19,7 @@ def _check_config(**environment: str) -> subprocess.CompletedProcess:
     )
 
 
-def test_settings_load_with_each_worker_on_its_own_socket():
+def test_settings_enable_reuse_port():
     result = _check_config(GUNICORN_THREADS="4")
 
     assert result.returncode == 0, result.stderr
