@@ -83,6 +83,15 @@ def parse_arguments(argv: list[str] | None) -> argparse.Namespace:
             f"slow fault occupies one (default: {DEFAULT_THREADS})"
         ),
     )
+    parser.add_argument(
+        "--access-log",
+        action=argparse.BooleanOptionalAction,
+        default=True,
+        help=(
+            "log a line per request (default); --no-access-log keeps a load test's "
+            "log small and its CPU time for the requests"
+        ),
+    )
     arguments = parser.parse_args(argv)
     if arguments.threads is not None:
         if arguments.server != "gunicorn":
@@ -131,6 +140,10 @@ def main(argv: list[str] | None = None) -> int:
         logger.error("%s", error)
         store.close()
         return 1
+    if not arguments.access_log:
+        # Both servers write their access lines to this logger, at INFO. Set after
+        # get_wsgi_application(), whose logging set-up resets child loggers.
+        logging.getLogger("sandbox.server").setLevel(logging.WARNING)
     if arguments.server == "gunicorn":
         from sandbox import gunicorn_server
 

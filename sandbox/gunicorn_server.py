@@ -50,6 +50,8 @@ class SandboxLogger(glogging.Logger):
     def access(
         self, resp: Any, req: Any, environ: dict[str, Any], request_time: Any
     ) -> None:
+        if not self.access_log.isEnabledFor(logging.INFO):
+            return
         status = str(resp.status).split(None, 1)[0]
         path = environ.get("RAW_URI", "").split("?", 1)[0]
         self.access_log.info("%s %s %s", environ.get("REQUEST_METHOD"), path, status)

@@ -47,7 +47,8 @@ class SandboxProcess:
     Its stderr (the server log) goes to a temporary file, `log_path`, because a
     full pipe without a reader would block the server. `server` ("gunicorn" or
     "wsgiref") and `threads` (gunicorn only) are passed as --server and
-    --threads; None keeps the command's default.
+    --threads; None keeps the command's default. `access_log=False` passes
+    --no-access-log.
     """
 
     def __init__(
@@ -57,12 +58,14 @@ class SandboxProcess:
         openapi_dir: Path | str | None = None,
         server: str | None = None,
         threads: int | None = None,
+        access_log: bool = True,
     ) -> None:
         self.seed = seed
         self.host = host
         self.openapi_dir = str(openapi_dir) if openapi_dir else ""
         self.server = server
         self.threads = threads
+        self.access_log = access_log
         self.base_url = ""
         self.log_path: Path | None = None
         self._process: subprocess.Popen[str] | None = None
@@ -102,6 +105,8 @@ class SandboxProcess:
             command += ["--server", self.server]
         if self.threads is not None:
             command += ["--threads", str(self.threads)]
+        if not self.access_log:
+            command.append("--no-access-log")
         self._process = subprocess.Popen(
             command,
             cwd=REPOSITORY_ROOT,

@@ -170,3 +170,19 @@ def test_threads_option_is_checked(threads):
     assert result.returncode == 2
     assert "--threads" in result.stderr
     assert result.stdout == ""
+
+
+@pytest.mark.parametrize("server", ["gunicorn", "wsgiref"])
+@pytest.mark.parametrize("access_log", [True, False])
+def test_access_log_switch(server, access_log):
+    path = f"/no-such-page-{uuid.uuid4().hex}"
+    process = SandboxProcess(seed="demo", server=server, access_log=access_log)
+
+    with process:
+        response = requests.get(f"{process.base_url}{path}", timeout=5)
+    log = process.read_log()
+
+    assert response.status_code == 404
+    # The server's own messages stay either way; only the access lines go.
+    assert "Stopped" in log
+    assert (f"GET {path} 404" in log) is access_log
