@@ -174,6 +174,13 @@ if DATABASE_URL:
             ),
         )
     }
+    # Server-side binding lets psycopg prepare a query that a connection runs for
+    # the fifth time, so PostgreSQL stops planning the API key lookup on every call.
+    # PgBouncer in transaction mode cannot keep prepared statements: set it false.
+    if env_bool("DATABASE_PREPARED_STATEMENTS", True):
+        DATABASES["default"].setdefault("OPTIONS", {}).update(
+            server_side_binding=True, prepare_threshold=5
+        )
     if _pooled:
         DATABASES["default"].setdefault("OPTIONS", {})["pool"] = {
             "min_size": env_int("DATABASE_POOL_MIN_SIZE", 2, minimum=1),

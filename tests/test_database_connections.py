@@ -1,7 +1,11 @@
-"""Persistent database connections without health checks, when the server drops one."""
+"""Persistent database connections: a dropped one, and the statements they prepare."""
 
 import json
+import os
+import subprocess
+import sys
 import uuid
+from pathlib import Path
 
 import psycopg
 import pytest
@@ -53,3 +57,53 @@ def test_dropped_connection_fails_one_call(
     assert failed_body["status"] == 500
     assert _call(handler, url, key)[0] == 404
     assert connection.connection.info.backend_pid != backend_pid
+
+
+@pytest.mark.django_db(transaction=True)
+def test_key_lookup_prepared_after_threshold(tenant, monkeypatch):
+    # Given a kept connection
+    monkeypatch.setitem(connection.settings_dict, "CONN_MAX_AGE", 60)
+    _, key = api_key_create(tenant=tenant, name="service")
+    handler = WSGIHandler()
+    url = f"/api/v1/tokens/{uuid.uuid4()}/issues/DEMO-1"
+
+    # When more API calls than the prepare threshold run on it
+    for _ in range(connection.settings_dict["OPTIONS"]["prepare_threshold"] + 1):
+        assert _call(handler, url, key)[0] == 404
+
+    # Then the key lookup is a prepared statement of that connection
+    with connection.cursor() as cursor:
+        cursor.execute("SELECT statement FROM pg_prepared_statements")
+        statements = [row[0] for row in cursor.fetchall()]
+    assert any('k."prefix" = $' in statement for statement in statements), statements
+
+
+def _database_options(value: str | None) -> subprocess.CompletedProcess:
+    env = {**os.environ, "DJANGO_SETTINGS_MODULE": "config.settings"}
+    env.pop("DATABASE_PREPARED_STATEMENTS", None)
+    if value is not None:
+        env["DATABASE_PREPARED_STATEMENTS"] = value
+    return subprocess.run(
+        [sys.executable, "-c", "from django.conf import settings; "
+         "print(sorted(settings.DATABASES['default'].get('OPTIONS', {}).items()))"],
+        cwd=Path(__file__).resolve().parents[1], env=env,
+        capture_output=True, text=True, timeout=60,
+    )
+
+
+@pytest.mark.parametrize(
+    ("value", "prepared"), [(None, True), ("true", True), ("false", False)]
+)
+def test_prepared_statements_setting(value, prepared):
+    result = _database_options(value)
+
+    assert result.returncode == 0, result.stderr
+    assert ("('prepare_threshold', 5)" in result.stdout) is prepared
+    assert ("('server_side_binding', True)" in result.stdout) is prepared
+
+
+def test_prepared_statements_rejects_non_boolean():
+    result = _database_options("sometimes")
+
+    assert result.returncode != 0
+    assert "DATABASE_PREPARED_STATEMENTS='sometimes' is not a boolean" in result.stderr
