@@ -156,6 +156,14 @@ def _request(
             raise JiraUnavailableError(
                 f"Jira could not be reached: {type(exc).__name__}."
             ) from None
+        except urllib3.exceptions.ConnectTimeoutError:
+            # The connection never opened, so none of the request was sent.
+            if repeatable and attempt < _MAX_ATTEMPTS:
+                continue
+            raise JiraUnavailableError(
+                f"Jira did not accept a connection within {settings.JIRA_HTTP_TIMEOUT} "
+                "seconds, so the request was not sent; try again later."
+            ) from None
         except urllib3.exceptions.TimeoutError:
             if repeatable and attempt < _MAX_ATTEMPTS:
                 continue
