@@ -172,6 +172,15 @@ def _request(
                 + ("" if repeatable else " The request may have been applied; check "
                    "Jira before sending it again.")
             ) from None
+        except urllib3.exceptions.ProtocolError:
+            # Jira may close a kept-alive connection just as the pool reuses it.
+            if repeatable and attempt < _MAX_ATTEMPTS:
+                continue
+            raise JiraUnavailableError(
+                "Jira closed the connection without sending a response."
+                + ("" if repeatable else " The request may have been applied; check "
+                   "Jira before sending it again.")
+            ) from None
         except urllib3.exceptions.HTTPError as exc:
             raise JiraUnavailableError(
                 f"Jira could not be reached: {type(exc).__name__}."
