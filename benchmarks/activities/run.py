@@ -12,7 +12,7 @@ The product's overhead is its median minus the direct median at one connection,
 and its throughput is compared with the bare view's at 32 connections. The
 relay's ratio at 32 connections bounds the product's from above.
 
-    .venv/bin/python benchmarks/activities/run.py [--duration 10]
+    .venv/bin/python benchmarks/activities/run.py [--duration 12] [--rounds 3]
 """
 
 import argparse
@@ -239,7 +239,13 @@ def running_stack(args: argparse.Namespace) -> Iterator[dict[str, str]]:
 
 def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__.split("\n")[0])
-    parser.add_argument("--duration", type=int, default=10, help="seconds per measurement")
+    parser.add_argument(
+        "--duration", type=int, default=12, help="seconds of load per row, over all rounds"
+    )
+    parser.add_argument(
+        "--rounds", type=int, default=3,
+        help="turns the targets take within each activity and connection count",
+    )
     parser.add_argument("--workers", type=int, help="default: config/gunicorn.conf.py")
     parser.add_argument("--threads", type=int, help="default: config/gunicorn.conf.py")
     parser.add_argument(
@@ -255,6 +261,13 @@ def main() -> None:
         help="start everything, print the URLs and keys, and wait (for profiling)",
     )
     args = parser.parse_args()
+    if args.rounds < 1:
+        parser.error(f"--rounds {args.rounds} is invalid: give 1 or more")
+    if args.duration < 2 * args.rounds:
+        parser.error(
+            f"--duration {args.duration} leaves less than 2 s to each of {args.rounds} "
+            f"rounds: give --duration {2 * args.rounds} or more, or fewer rounds"
+        )
 
     with running_stack(args) as stack:
         if args.serve:
@@ -301,17 +314,37 @@ def measure(stack: dict[str, str], args: argparse.Namespace) -> dict:
                           wrk_script(directory, "r2", "GET", {}, None)),
             },
         }
-        results = {}
+        slices: dict[tuple, list[dict]] = {}
         for activity, by_target in targets.items():
+            for url, script in by_target.values():
+                # Warm every worker process and thread, not only the one that a
+                # single connection would reach.
+                run_wrk(url, script, 32, 2)
             for connections in (1, 32):
-                for target, (url, script) in by_target.items():
-                    # Warm every worker process and thread, not only the one that
-                    # a single connection would reach.
-                    run_wrk(url, script, 32, 2)
-                    results[(activity, connections, target)] = run_wrk(
-                        url, script, connections, args.duration
-                    )
-    return results
+                # The targets take turns, so that a slower spell of a shared machine
+                # falls on all of them rather than on one row.
+                for _ in range(args.rounds):
+                    for target, (url, script) in by_target.items():
+                        slices.setdefault((activity, connections, target), []).append(
+                            run_wrk(url, script, connections, args.duration // args.rounds)
+                        )
+    return {key: combined(runs) for key, runs in slices.items()}
+
+
+def combined(runs: list[dict]) -> dict:
+    """Combine one row's wrk runs of equal length into one measurement.
+
+    Throughput is the mean of the runs. wrk reports percentiles, not samples, so
+    the median is the median of the runs' medians and the p99 the highest p99.
+    """
+    medians = sorted(run["p50"] for run in runs)
+    return {
+        "rps": sum(run["rps"] for run in runs) / len(runs),
+        "p50": medians[len(medians) // 2],
+        "p99": max(run["p99"] for run in runs),
+        "requests": sum(run["requests"] for run in runs),
+        "errors": sum(run["errors"] for run in runs),
+    }
 
 
 def report(results: dict, args: argparse.Namespace) -> None:
@@ -320,7 +353,8 @@ def report(results: dict, args: argparse.Namespace) -> None:
     print(f"# gunicorn with config/gunicorn.conf.py, workers "
           f"{args.workers or 'default'}, threads {args.threads or 'default'}; "
           f"sandbox on {args.sandbox_server} "
-          f"({args.sandbox_threads} threads); wrk {args.duration} s per row")
+          f"({args.sandbox_threads} threads); wrk {args.duration} s per row "
+          f"in {args.rounds} rounds")
     print("| activity | connections | target | req/s | median ms | p99 ms | non-2xx |")
     print("|---|---|---|---|---|---|---|")
     for (activity, connections, target), row in results.items():
