@@ -1,3 +1,4 @@
+import copy
 from typing import Any
 
 from django.core.validators import RegexValidator
@@ -94,12 +95,25 @@ class RichTextField(serializers.Field):
         return value
 
 
+def _has_subfields(field: serializers.Field) -> bool:
+    return hasattr(field, "child") or isinstance(field, serializers.BaseSerializer)
+
+
 class RequestBodySerializer(serializers.Serializer):
     """A JSON request body that rejects unknown fields.
 
     DRF drops fields a serializer does not declare; a misspelt "descripton" would
     then vanish without a word, so it is an error here instead.
     """
+
+    def get_fields(self) -> dict[str, serializers.Field]:
+        # DRF's deep copy reruns each field's __init__ on every call. Declared fields
+        # are never bound, so a shallow copy will do, except where a child field
+        # must belong to the copy.
+        return {
+            name: copy.deepcopy(field) if _has_subfields(field) else copy.copy(field)
+            for name, field in self._declared_fields.items()
+        }
 
     def to_internal_value(self, data: Any) -> Any:
         if isinstance(data, dict):
