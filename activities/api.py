@@ -37,9 +37,6 @@ from activities.services import issue_transition, jira_site_for
 from tokens.models import AccessToken
 from tokens.services import token_prepare_for_use
 
-# Cloud accepts at most 60 files in one attachment request.
-MAX_FILES_PER_UPLOAD = 60
-
 _PROBLEM_STATUSES = {
     400: "Invalid input, or Jira rejected the values",
     401: "Missing, malformed, unknown or revoked API key",
@@ -289,9 +286,9 @@ class AttachmentApi(APIView):
             raise serializers.ValidationError(
                 {"file": ["Send at least one file, as a multipart part named file."]}
             )
-        if len(uploads) > MAX_FILES_PER_UPLOAD:
+        if len(uploads) > jira.MAX_FILES_PER_UPLOAD:
             raise serializers.ValidationError(
-                {"file": [f"Send at most {MAX_FILES_PER_UPLOAD} files per request; "
+                {"file": [f"Send at most {jira.MAX_FILES_PER_UPLOAD} files per request; "
                           f"got {len(uploads)}."]}
             )
         too_large = [upload.name for upload in uploads if upload.size > limit]

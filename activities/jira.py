@@ -91,6 +91,9 @@ def _raise_for_error(response: BaseHTTPResponse) -> None:
     )
 
 
+# Cloud accepts at most 60 files in one attachment request.
+MAX_FILES_PER_UPLOAD = 60
+
 # Reads and idempotent writes may be sent again after a 429 or 503; a POST may not,
 # because Jira has no idempotency key and a repeat could create a duplicate.
 _REPEATABLE_METHODS = frozenset({"GET", "PUT", "DELETE"})

@@ -4,6 +4,8 @@ import logging
 from http import HTTPStatus
 from typing import Any
 
+from django.conf import settings
+from django.core.exceptions import RequestDataTooBig, TooManyFieldsSent, TooManyFilesSent
 from django.http import Http404, HttpResponse, JsonResponse
 from django.views import defaults
 from django.views.decorators.csrf import csrf_exempt
@@ -11,7 +13,7 @@ from rest_framework import exceptions, status
 from rest_framework.response import Response
 from rest_framework.views import exception_handler
 
-from activities.jira import JiraError, JiraUnavailableError
+from activities.jira import MAX_FILES_PER_UPLOAD, JiraError, JiraUnavailableError
 from activities.services import NoMatchingTransitionError
 from tokens.services import TokenUnusableError
 
@@ -69,6 +71,52 @@ def _from_jira(exc: JiraError) -> Response:
     return response
 
 
+def _from_upload_limit(exc: Exception) -> Response:
+    if isinstance(exc, RequestDataTooBig):
+        return problem_response(
+            status_code=status.HTTP_413_REQUEST_ENTITY_TOO_LARGE,
+            kind="request-too-large",
+            title="The request body is too large",
+            detail=(
+                f"The request body is over {settings.DATA_UPLOAD_MAX_MEMORY_SIZE} bytes, "
+                "the most read outside file uploads: shorten the text, and send files "
+                "to the attachments endpoint as multipart/form-data."
+            ),
+        )
+    if isinstance(exc, TooManyFilesSent):
+        detail = (
+            f"The request has more than {settings.DATA_UPLOAD_MAX_NUMBER_FILES} files: "
+            f"send at most {MAX_FILES_PER_UPLOAD} per request."
+        )
+    else:
+        detail = (
+            f"The request has more than {settings.DATA_UPLOAD_MAX_NUMBER_FIELDS} fields "
+            "or query parameters: send only the documented ones."
+        )
+    return problem_response(
+        status_code=status.HTTP_400_BAD_REQUEST,
+        kind="too-many-parts",
+        title="The request has too many parts",
+        detail=detail,
+    )
+
+
+_KEY_HEADER_HINT = "send the API key in the header 'Authorization: Api-Key <key>'."
+
+
+def _missing_key_detail(context: dict[str, Any]) -> str:
+    """Say how to send the key, naming the header or scheme the caller used instead."""
+    request = context.get("request")
+    headers = request.headers if request is not None else {}
+    scheme = headers.get("Authorization", "").partition(" ")[0]
+    # Only the scheme and header names are repeated: the values may be keys.
+    if scheme:
+        return f"The Authorization scheme {scheme!r} is not accepted: {_KEY_HEADER_HINT}"
+    if "X-Api-Key" in headers:
+        return f"The X-Api-Key header is not read: {_KEY_HEADER_HINT}"
+    return f"No API key was sent: {_KEY_HEADER_HINT}"
+
+
 def problem_exception_handler(exc: Exception, context: dict[str, Any]) -> Response | None:
     if isinstance(exc, JiraError):
         return _from_jira(exc)
@@ -102,6 +150,13 @@ def problem_exception_handler(exc: Exception, context: dict[str, Any]) -> Respon
             detail="One or more fields are invalid; see errors.",
             errors=exc.detail,
         )
+    if isinstance(exc, (RequestDataTooBig, TooManyFieldsSent, TooManyFilesSent)):
+        return _from_upload_limit(exc)
+    if isinstance(exc, exceptions.NotAuthenticated):
+        explained = exceptions.NotAuthenticated(_missing_key_detail(context))
+        # DRF set the WWW-Authenticate value on the exception it raised.
+        explained.auth_header = getattr(exc, "auth_header", None)
+        exc = explained
     if isinstance(exc, Http404):
         exc = exceptions.NotFound()
 

@@ -4,6 +4,7 @@ from datetime import timedelta
 from urllib.parse import quote
 
 import pytest
+from django.core.files.uploadedfile import SimpleUploadedFile
 from django.utils import timezone
 from rest_framework.test import APIClient
 
@@ -335,3 +336,53 @@ def test_malformed_issue_key_is_rejected(api, connected_token, sandbox_control, 
         "Give an issue key such as DEMO-12 or a numeric issue id."
     ]
     assert _jira_requests(sandbox_control) == calls_before
+
+
+def test_oversized_json_body_gets_413_problem(api, token, settings, sandbox_control):
+    settings.DATA_UPLOAD_MAX_MEMORY_SIZE = 1000
+    calls_before = _jira_requests(sandbox_control)
+
+    response = api.post(
+        _issue_url(token),
+        {"project": "DEMO", "issue_type": "Task", "summary": "x", "description": "y" * 2000},
+        format="json",
+    )
+
+    assert response.status_code == 413
+    assert response["Content-Type"] == PROBLEM
+    assert "over 1000 bytes" in response.json()["detail"]
+    assert _jira_requests(sandbox_control) == calls_before
+
+
+def test_too_many_files_gets_400_problem(api, token, settings):
+    settings.DATA_UPLOAD_MAX_NUMBER_FILES = 3
+    files = {f"file{n}": SimpleUploadedFile(f"{n}.txt", b"x") for n in range(4)}
+
+    response = api.post(f"{_issue_url(token, 'DEMO-1')}/attachments", files, format="multipart")
+
+    assert response.status_code == 400
+    assert response["Content-Type"] == PROBLEM
+    assert "more than 3 files" in response.json()["detail"]
+
+
+@pytest.mark.parametrize(
+    "headers",
+    [
+        {"HTTP_AUTHORIZATION": "Bearer mck_000000000000_secret-part"},
+        {"HTTP_AUTHORIZATION": "api-key mck_000000000000_secret-part"},
+        {"HTTP_X_API_KEY": "mck_000000000000_secret-part"},
+    ],
+)
+def test_wrong_key_header_names_the_right_one(token, headers):
+    response = APIClient().get(_issue_url(token, "DEMO-1"), **headers)
+
+    assert response.status_code == 401
+    assert "Authorization: Api-Key <key>" in response.json()["detail"]
+    assert "secret-part" not in response.content.decode()
+
+
+def test_missing_key_names_the_header(token):
+    response = APIClient().get(_issue_url(token, "DEMO-1"))
+
+    assert response.status_code == 401
+    assert "Authorization: Api-Key <key>" in response.json()["detail"]
