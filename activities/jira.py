@@ -41,8 +41,16 @@ class JiraError(Exception):
         self.errors = errors or {}
         self.message = message
         self.retry_after = retry_after
-        summary = "; ".join(self.error_messages + list(self.errors.values())) or message
+        summary = " ".join(
+            _as_sentence(text) for text in self.error_messages + list(self.errors.values())
+        ) or message
         super().__init__(f"Jira returned HTTP {status}: {summary}")
+
+
+def _as_sentence(text: str) -> str:
+    # Jira ends some messages with a full stop and others without, so each gets one.
+    text = text.strip()
+    return text if text.endswith((".", "!", "?")) else f"{text}."
 
 
 class JiraUnavailableError(Exception):

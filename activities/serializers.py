@@ -100,11 +100,10 @@ def _has_subfields(field: serializers.Field) -> bool:
 
 
 class RequestBodySerializer(serializers.Serializer):
-    """A JSON request body that rejects unknown fields.
+    """A request body; a field not listed here is rejected with a 400."""
 
-    DRF drops fields a serializer does not declare; a misspelt "descripton" would
-    then vanish without a word, so it is an error here instead.
-    """
+    # drf-spectacular shows the docstring above as every request schema's description.
+    # DRF would drop undeclared fields, so a misspelt "descripton" would vanish unseen.
 
     def get_fields(self) -> dict[str, serializers.Field]:
         # DRF's deep copy reruns each field's __init__ on every call. Declared fields
@@ -319,7 +318,11 @@ class IssueUpdateSerializer(RequestBodySerializer):
 
 
 class TransitionSerializer(RequestBodySerializer):
-    transition_id = serializers.RegexField(r"^[0-9]{1,10}$", required=False)
+    transition_id = serializers.RegexField(
+        r"^[0-9]{1,10}$",
+        required=False,
+        error_messages={"invalid": "Give the transition's numeric id, such as 31."},
+    )
     transition_name = serializers.CharField(max_length=255, required=False)
     status_name = serializers.CharField(max_length=255, required=False)
     fields = serializers.DictField(required=False)
@@ -357,7 +360,14 @@ TEMPLATE_TYPES = {
 class ProjectCreateSerializer(RequestBodySerializer):
     key = serializers.CharField(validators=[PROJECT_KEY])
     name = serializers.CharField(max_length=80)
-    project_type_key = serializers.ChoiceField(choices=PROJECT_TYPES, required=False)
+    project_type_key = serializers.ChoiceField(
+        choices=PROJECT_TYPES,
+        required=False,
+        error_messages={
+            "invalid_choice": f'"{{input}}" is not a project type: use one of '
+            f"{', '.join(PROJECT_TYPES)}."
+        },
+    )
     project_template_key = serializers.RegexField(
         r"^[A-Za-z0-9.:_-]{1,255}$", required=False
     )

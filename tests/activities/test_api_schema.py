@@ -63,3 +63,19 @@ def test_api_conforms_to_its_schema(case, api_context):
 
     case.validate_response(response)
     assert response.status_code < 500, response.text[:500]
+
+
+def test_request_schemas_carry_no_code_notes(client):
+    response = client.get("/api/v1/schema/", HTTP_ACCEPT="application/vnd.oai.openapi+json")
+
+    components = response.json()["components"]["schemas"]
+    request_bodies = {
+        name: component
+        for name, component in components.items()
+        if name.endswith("Request") or name in {"IssueCreate", "Comment", "Transition"}
+    }
+    assert request_bodies, sorted(components)
+    for name, component in request_bodies.items():
+        description = component.get("description", "")
+        assert "DRF" not in description, name
+        assert "descripton" not in description, name

@@ -139,3 +139,16 @@ def test_create_on_closed_connection_is_not_repeated(closing_server):
     assert "closed the connection without sending a response" in str(error.value)
     assert "may have been applied" in str(error.value)
     assert len(server.requests) == 1
+
+
+def test_jira_error_joins_messages_as_sentences():
+    error = jira.JiraError(
+        400,
+        error_messages=["Project 'Sales' uses this project key."],
+        errors={"projectName": "A project with that name already exists"},
+    )
+
+    assert str(error) == (
+        "Jira returned HTTP 400: Project 'Sales' uses this project key. "
+        "A project with that name already exists."
+    )

@@ -1,6 +1,10 @@
 """Request-body serializers build their fields from the declared ones per instance."""
 
-from activities.serializers import IssueCreateSerializer
+from activities.serializers import (
+    IssueCreateSerializer,
+    ProjectCreateSerializer,
+    TransitionSerializer,
+)
 
 VALID = {"project": "DEMO", "issue_type": "Task", "summary": "Printer jammed"}
 
@@ -37,3 +41,19 @@ def test_copied_fields_validate_and_report():
     assert invalid.errors["labels"] == {1: ["Labels cannot contain spaces."]}
     assert valid.is_valid(), valid.errors
     assert valid.validated_data["labels"] == ["office"]
+
+
+def test_bad_transition_id_names_the_form():
+    serializer = TransitionSerializer(data={"transition_id": "abc"})
+
+    assert not serializer.is_valid()
+    assert serializer.errors["transition_id"] == ["Give the transition's numeric id, such as 31."]
+
+
+def test_bad_project_type_lists_the_types():
+    serializer = ProjectCreateSerializer(data={"project_type_key": "foo"})
+
+    assert not serializer.is_valid()
+    assert serializer.errors["project_type_key"] == [
+        '"foo" is not a project type: use one of software, service_desk, business.'
+    ]
