@@ -217,7 +217,13 @@ class AccessTokenForm(forms.Form):
             )
         super().__init__(*args, **kwargs)
         for field in ("consumer_secret", "access_token"):
-            if instance is not None and instance.has_secret(field):
+            if self.is_bound and self.data.get(self.add_prefix(field)):
+                # A secret is never sent back to the browser, so a form shown again
+                # with errors has this field empty.
+                self.fields[field].widget.attrs["placeholder"] = (
+                    "Type the value again: secrets are not shown after a submit."
+                )
+            elif instance is not None and instance.has_secret(field):
                 self.fields[field].widget.attrs["placeholder"] = (
                     "A value is set. Leave blank to keep it."
                 )

@@ -215,3 +215,13 @@ def test_rendered_form_never_contains_stored_secrets(tenant):
     assert "hidden-consumer-secret" not in html
     assert "hidden-access-token" not in html
     assert "A value is set. Leave blank to keep it." in html
+
+
+def test_typed_secret_asks_to_retype_on_error(tenant):
+    form = _form(tenant, portal_url="not a url", consumer_secret="s3cret-typed")
+
+    rendered = str(form["consumer_secret"])
+
+    assert not form.is_valid()
+    assert "Type the value again" in rendered
+    assert "s3cret-typed" not in rendered
