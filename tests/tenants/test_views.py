@@ -161,3 +161,19 @@ def test_audit_log_names_invalid_filter_value(owner_client, tenant):
 @pytest.mark.django_db
 def test_audit_log_is_for_administrators(designer_client):
     assert designer_client.get(reverse("tenants:audit")).status_code == 403
+
+
+@pytest.mark.parametrize(
+    "kind, hint",
+    [
+        ("process", "Application level: shared by the processes of Billing."),
+        ("form", "Application level: usable only by the form-based app Billing."),
+    ],
+)
+def test_new_token_page_states_app_scope(owner_client, tenant, kind, hint):
+    application = factories.make_application(tenant, name="Billing", kind=kind)
+
+    response = owner_client.get(reverse("tokens:create") + f"?application={application.pk}")
+
+    assert response.status_code == 200
+    assert hint in response.content.decode()
