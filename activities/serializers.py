@@ -99,7 +99,27 @@ def _has_subfields(field: serializers.Field) -> bool:
     return hasattr(field, "child") or isinstance(field, serializers.BaseSerializer)
 
 
-class RequestBodySerializer(serializers.Serializer):
+class _RejectsUnknownNames:
+    """Reject names the serializer does not declare, listing the declared ones."""
+
+    unknown_message = "Unknown field; the fields are: {names}."
+
+    def to_internal_value(self, data: Any) -> Any:
+        if isinstance(data, dict):
+            unknown = sorted(set(data) - set(self.fields))
+            if unknown:
+                message = self.unknown_message.format(names=", ".join(self.fields))
+                raise serializers.ValidationError({name: [message] for name in unknown})
+        return super().to_internal_value(data)
+
+
+class QueryParametersSerializer(_RejectsUnknownNames, serializers.Serializer):
+    """Query parameters; one not listed here is rejected with a 400."""
+
+    unknown_message = "Unknown query parameter; the parameters are: {names}."
+
+
+class RequestBodySerializer(_RejectsUnknownNames, serializers.Serializer):
     """A request body; a field not listed here is rejected with a 400."""
 
     # drf-spectacular shows the docstring above as every request schema's description.
@@ -113,20 +133,6 @@ class RequestBodySerializer(serializers.Serializer):
             name: copy.deepcopy(field) if _has_subfields(field) else copy.copy(field)
             for name, field in self._declared_fields.items()
         }
-
-    def to_internal_value(self, data: Any) -> Any:
-        if isinstance(data, dict):
-            unknown = sorted(set(data) - set(self.fields))
-            if unknown:
-                raise serializers.ValidationError(
-                    {
-                        name: [
-                            f"Unknown field; the fields are: {', '.join(self.fields)}."
-                        ]
-                        for name in unknown
-                    }
-                )
-        return super().to_internal_value(data)
 
 
 class IssueCreateSerializer(RequestBodySerializer):
@@ -197,7 +203,7 @@ class IssueCreatedSerializer(serializers.Serializer):
     self = serializers.URLField()
 
 
-class IssueQuerySerializer(serializers.Serializer):
+class IssueQuerySerializer(QueryParametersSerializer):
     fields = serializers.CharField(required=False, help_text="Comma-separated field names.")
     expand = serializers.CharField(
         required=False, help_text=f"Comma-separated, from: {', '.join(EXPANDABLE)}."
@@ -337,7 +343,7 @@ class TransitionSerializer(RequestBodySerializer):
         return data
 
 
-class DeleteIssueQuerySerializer(serializers.Serializer):
+class DeleteIssueQuerySerializer(QueryParametersSerializer):
     delete_subtasks = serializers.BooleanField(
         default=False, help_text="Also delete the issue's sub-tasks; without it, an "
         "issue with sub-tasks is not deleted."
@@ -440,7 +446,7 @@ class ProjectCreateSerializer(RequestBodySerializer):
         return details
 
 
-class CapabilitiesQuerySerializer(serializers.Serializer):
+class CapabilitiesQuerySerializer(QueryParametersSerializer):
     project = serializers.CharField(required=False, validators=[PROJECT_KEY_OR_ID])
 
 

@@ -386,3 +386,15 @@ def test_missing_key_names_the_header(token):
 
     assert response.status_code == 401
     assert "Authorization: Api-Key <key>" in response.json()["detail"]
+
+
+def test_unknown_query_parameter_is_rejected(api, connected_token, sandbox_control):
+    calls_before = _jira_requests(sandbox_control)
+
+    response = api.get(_issue_url(connected_token, "DEMO-1") + "?expnad=names")
+
+    assert response.status_code == 400
+    assert response.json()["errors"]["expnad"] == [
+        "Unknown query parameter; the parameters are: fields, expand."
+    ]
+    assert _jira_requests(sandbox_control) == calls_before
