@@ -174,9 +174,17 @@ class IssueDetailApi(APIView):
         query = _validated(DeleteIssueQuerySerializer, request.query_params)
 
         site = _jira_site(request, token_id)
-        jira.delete_issue(
-            site, issue_key, delete_subtasks=query.validated_data["delete_subtasks"]
-        )
+        try:
+            jira.delete_issue(
+                site, issue_key, delete_subtasks=query.validated_data["delete_subtasks"]
+            )
+        except jira.JiraError as exc:
+            # Jira names its own query parameter, deleteSubtasks.
+            if exc.status == 400 and "deleteSubtasks" in str(exc):
+                exc.hint = (
+                    "Send delete_subtasks=true to delete the sub-tasks with the issue."
+                )
+            raise
         return Response(status=status.HTTP_204_NO_CONTENT)
 
 

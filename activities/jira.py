@@ -41,6 +41,8 @@ class JiraError(Exception):
         self.errors = errors or {}
         self.message = message
         self.retry_after = retry_after
+        # What the caller of this API should change, in this API's own terms.
+        self.hint = ""
         summary = " ".join(
             _as_sentence(text) for text in self.error_messages + list(self.errors.values())
         ) or message

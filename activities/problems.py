@@ -63,7 +63,7 @@ def _from_jira(exc: JiraError) -> Response:
         status_code=exc.status,
         kind="jira-error",
         title="Jira rejected the request",
-        detail=str(exc),
+        detail=f"{exc} {exc.hint}".strip(),
         jira=jira,
     )
     if exc.retry_after:

@@ -242,6 +242,9 @@ def test_delete_issue_with_subtasks_needs_the_flag(api, token, sandbox_control):
     keys = {i["key"] for i in sandbox_control.issues(DEMO_CLOUD_ID)}
     assert refused.status_code == 400
     assert "subtasks" in refused.json()["jira"]["errorMessages"][0]
+    assert refused.json()["detail"].endswith(
+        "Send delete_subtasks=true to delete the sub-tasks with the issue."
+    )
     assert deleted.status_code == 204
     assert parent not in keys
     assert child not in keys
