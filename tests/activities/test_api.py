@@ -398,3 +398,12 @@ def test_unknown_query_parameter_is_rejected(api, connected_token, sandbox_contr
         "Unknown query parameter; the parameters are: fields, expand."
     ]
     assert _jira_requests(sandbox_control) == calls_before
+
+
+def test_upper_case_token_id_reaches_the_token(api, token):
+    lower = api.get(_issue_url(token, "DEMO-1"))
+    upper = api.get(f"/api/v1/tokens/{str(token.pk).upper()}/issues/DEMO-1")
+
+    assert lower.status_code == 409
+    assert upper.status_code == 409
+    assert upper.json()["detail"] == lower.json()["detail"]
