@@ -102,6 +102,16 @@ def get_issue_view(context: GatewayContext, issue_id_or_key: str) -> HttpRespons
         fields_parameter=context.request.GET.get("fields"),
         expand_parameter=context.request.GET.get("expand"),
     )
+    expands = (context.request.GET.get("expand") or "").split(",")
+    if "transitions" in (entry.strip() for entry in expands):
+        # The same list as Get Transitions gives this user for this issue.
+        _, transitions = jira_activities.list_transitions(
+            context.site, context.user, issue.key, None
+        )
+        body["transitions"] = [
+            _render_transition(context, transition, with_fields=False)
+            for transition in transitions
+        ]
     return JsonResponse(body)
 
 

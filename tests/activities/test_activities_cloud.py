@@ -291,6 +291,17 @@ def test_update_issue_status_lists_valid_transitions(api, token):
     assert [t["name"] for t in body["transitions"]] == ["Start Progress", "Resolve"]
 
 
+def test_get_issue_expands_its_transitions(api, token):
+    key = create(api, token)["key"]
+
+    response = api.get(url(token, f"issues/{key}"), {"expand": "transitions"})
+
+    assert response.status_code == 200
+    transitions = response.json()["transitions"]
+    assert [t["name"] for t in transitions] == ["Start Progress", "Resolve"]
+    assert [t["to"]["name"] for t in transitions] == ["In Progress", "Done"]
+
+
 @pytest.mark.parametrize(
     "body, field",
     [
