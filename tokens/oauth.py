@@ -289,33 +289,45 @@ def refresh(
     return _to_grant(token, fallback_refresh_token=refresh_token)
 
 
-def accessible_resources(access_token: str) -> list[Site]:
-    """Return the Jira sites this access token was granted."""
-    url = f"{settings.ATLASSIAN_API_URL.rstrip('/')}/oauth/token/accessible-resources"
+def data_center_check_access_token(portal_url: str, access_token: str) -> None:
+    """Raise OAuthError unless Jira Data Center accepts the access token.
+
+    GET /rest/api/2/myself needs no permission beyond a valid token, so its status
+    is about the token alone.
+    """
+    _bearer_get(f"{portal_url.rstrip('/')}/rest/api/2/myself", access_token, "Jira")
+
+
+def _bearer_get(url: str, access_token: str, server: str) -> requests.Response:
+    """GET url with the access token; raise OAuthError unless the status is 200."""
     try:
         response = http_session().get(
             url,
-            headers={
-                "Authorization": f"Bearer {access_token}",
-                "Accept": "application/json",
-            },
+            headers={"Authorization": f"Bearer {access_token}", "Accept": "application/json"},
             timeout=settings.JIRA_HTTP_TIMEOUT,
+            allow_redirects=False,
         )
     except requests.RequestException as exc:
         raise TemporaryOAuthError(
-            f"The API gateway could not be reached: {type(exc).__name__}."
+            f"{server} could not be reached: {type(exc).__name__}."
         ) from None
-
     if response.status_code == 429 or response.status_code >= 500:
         raise TemporaryOAuthError(
-            f"The API gateway returned HTTP {response.status_code}; try again later.",
+            f"{server} returned HTTP {response.status_code}; try again later.",
             status=response.status_code,
         )
     if response.status_code != 200:
         raise OAuthError(
-            f"The API gateway rejected the access token (HTTP {response.status_code}).",
+            f"{server} rejected the access token (HTTP {response.status_code}).",
             status=response.status_code,
         )
+    return response
+
+
+def accessible_resources(access_token: str) -> list[Site]:
+    """Return the Jira sites this access token was granted."""
+    url = f"{settings.ATLASSIAN_API_URL.rstrip('/')}/oauth/token/accessible-resources"
+    response = _bearer_get(url, access_token, "The API gateway")
     try:
         sites = response.json()
         return [

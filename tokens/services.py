@@ -76,12 +76,49 @@ def _disconnect(token: AccessToken) -> None:
     token.renewal_failures = 0
 
 
-def _store_pasted_access_token(token: AccessToken, access_token: str) -> None:
-    """Store an access token pasted by hand; its expiry and site are unknown."""
+def _store_pasted_access_token(
+    token: AccessToken, access_token: str, site: oauth.Site | None = None
+) -> None:
+    """Store an access token pasted by hand; its expiry is unknown, its site may be."""
     _disconnect(token)
     token.set_secret("access_token", access_token)
     token.status = TokenStatus.CONNECTED
     token.connected_at = timezone.now()
+    if site is not None:
+        token.cloud_id = site["id"]
+        token.site_url = site["url"]
+        token.scopes = " ".join(site["scopes"])
+
+
+class PastedTokenError(Exception):
+    """Jira does not accept a pasted access token for the token's site."""
+
+
+def pasted_access_token_check(*, fields: "TokenFields") -> oauth.Site | None:
+    """Ask Jira whether the pasted access token in fields reaches the portal.
+
+    Returns the Jira Cloud site it reaches, or None on Data Center, which has one
+    site per portal. Raises PastedTokenError with the reason otherwise, so that
+    nothing is stored for a token that no Jira call could use.
+    """
+    try:
+        if fields.flavour == Flavour.DATA_CENTER:
+            oauth.data_center_check_access_token(fields.portal_url, fields.access_token)
+            return None
+        sites = oauth.accessible_resources(fields.access_token)
+    except oauth.OAuthError as exc:
+        raise PastedTokenError(
+            f"{exc} Nothing was saved: paste a current access token, or clear the "
+            "field and use Get OAuth 2.0 Access Token."
+        ) from None
+    try:
+        return _match_site(AccessToken(portal_url=fields.portal_url), sites)
+    except ConsentError:
+        reached = ", ".join(site["url"] for site in sites) or "no site"
+        raise PastedTokenError(
+            f"This access token reaches {reached}, not {fields.portal_url}. Nothing "
+            "was saved: paste a token for that site, or correct the Jira Portal URL."
+        ) from None
 
 
 @dataclass
@@ -108,7 +145,9 @@ def token_create(
     application: Application | None,
     fields: TokenFields,
     actor: AbstractBaseUser | None = None,
+    pasted_site: oauth.Site | None = None,
 ) -> AccessToken:
+    """Create a token; pasted_site is the Cloud site its pasted access token reaches."""
     token = AccessToken(
         tenant=tenant,
         application=application,
@@ -122,7 +161,7 @@ def token_create(
     )
     token.set_secret("consumer_secret", fields.consumer_secret or "")
     if fields.access_token:
-        _store_pasted_access_token(token, fields.access_token)
+        _store_pasted_access_token(token, fields.access_token, pasted_site)
 
     with transaction.atomic():
         token.save()
@@ -131,12 +170,17 @@ def token_create(
 
 
 def token_update(
-    *, token: AccessToken, fields: TokenFields, actor: AbstractBaseUser | None = None
+    *,
+    token: AccessToken,
+    fields: TokenFields,
+    actor: AbstractBaseUser | None = None,
+    pasted_site: oauth.Site | None = None,
 ) -> AccessToken:
     """Apply the configuration screen's values to a token.
 
     A new portal URL, flavour or consumer key disconnects the token: its grant belongs to the
     old site and app, and no token may be sent to a new host before a new consent.
+    pasted_site is the Cloud site that a pasted access token reaches.
     """
     with transaction.atomic():
         token = AccessToken.objects.select_for_update().get(pk=token.pk)
@@ -165,7 +209,7 @@ def token_update(
             token.set_secret("consumer_secret", fields.consumer_secret)
             changed.append("consumer_secret")
         if fields.access_token:
-            _store_pasted_access_token(token, fields.access_token)
+            _store_pasted_access_token(token, fields.access_token, pasted_site)
             changed.append("access_token")
         # A new rate takes effect at once, also for a token whose renewal is failing.
         if token.status == TokenStatus.CONNECTED or (

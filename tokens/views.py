@@ -68,6 +68,22 @@ def token_list(request: HttpRequest) -> HttpResponse:
     )
 
 
+def _check_pasted_token(form: AccessTokenForm) -> tuple[bool, oauth.Site | None]:
+    """Check a valid form's pasted access token with Jira, if it has one.
+
+    Returns whether the form may be saved and the Cloud site the token reaches. On
+    failure the reason becomes the access token field's error.
+    """
+    fields = form.to_fields()
+    if not fields.access_token:
+        return True, None
+    try:
+        return True, services.pasted_access_token_check(fields=fields)
+    except services.PastedTokenError as exc:
+        form.add_error("access_token", str(exc))
+        return False, None
+
+
 @login_required
 @require_http_methods(["GET", "POST"])
 def token_create(request: HttpRequest) -> HttpResponse:
@@ -88,12 +104,18 @@ def token_create(request: HttpRequest) -> HttpResponse:
         application=application,
         initial={"callback_url": _default_callback_url(request)},
     )
-    if request.method == "POST" and form.is_valid():
+    passed, pasted_site = (
+        _check_pasted_token(form)
+        if request.method == "POST" and form.is_valid()
+        else (False, None)
+    )
+    if passed:
         token = services.token_create(
             tenant=request.membership.tenant,
             application=application,
             fields=form.to_fields(),
             actor=request.user,
+            pasted_site=pasted_site,
         )
         messages.success(request, f"Token {token.name} saved.")
         if "_connect" in request.POST:
@@ -122,8 +144,18 @@ def token_edit(request: HttpRequest, token_id: str) -> HttpResponse:
         application=token.application,
         instance=token,
     )
-    if request.method == "POST" and form.is_valid():
-        token = services.token_update(token=token, fields=form.to_fields(), actor=request.user)
+    passed, pasted_site = (
+        _check_pasted_token(form)
+        if request.method == "POST" and form.is_valid()
+        else (False, None)
+    )
+    if passed:
+        token = services.token_update(
+            token=token,
+            fields=form.to_fields(),
+            actor=request.user,
+            pasted_site=pasted_site,
+        )
         if "_connect" in request.POST:
             return _start_consent(request, token)
         messages.success(request, f"Token {token.name} saved.")
