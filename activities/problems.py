@@ -102,16 +102,24 @@ def _from_upload_limit(exc: Exception) -> Response:
 
 
 _KEY_HEADER_HINT = "send the API key in the header 'Authorization: Api-Key <key>'."
+# Common schemes of the IANA registry, and of API keys. Only these are named back:
+# any other first word may be the key itself.
+_KNOWN_SCHEMES = frozenset(
+    {"basic", "bearer", "digest", "hoba", "mutual", "negotiate", "oauth", "token",
+     "apikey", "api-key"}
+)
 
 
 def _missing_key_detail(context: dict[str, Any]) -> str:
     """Say how to send the key, naming the header or scheme the caller used instead."""
     request = context.get("request")
     headers = request.headers if request is not None else {}
-    scheme = headers.get("Authorization", "").partition(" ")[0]
-    # Only the scheme and header names are repeated: the values may be keys.
-    if scheme:
+    authorization = headers.get("Authorization", "")
+    scheme, _, credentials = authorization.partition(" ")
+    if credentials and scheme.lower() in _KNOWN_SCHEMES:
         return f"The Authorization scheme {scheme!r} is not accepted: {_KEY_HEADER_HINT}"
+    if authorization:
+        return f"The Authorization header has no 'Api-Key' scheme: {_KEY_HEADER_HINT}"
     if "X-Api-Key" in headers:
         return f"The X-Api-Key header is not read: {_KEY_HEADER_HINT}"
     return f"No API key was sent: {_KEY_HEADER_HINT}"

@@ -24,7 +24,8 @@ class ApiKeyAuthentication(authentication.BaseAuthentication):
             "latin-1", errors="replace"
         )
         scheme, _, key = header.partition(" ")
-        if scheme != self.keyword:
+        # HTTP authentication schemes are case-insensitive (RFC 9110, section 11.1).
+        if scheme.lower() != self.keyword.lower():
             return None
 
         key = key.strip()

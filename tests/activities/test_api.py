@@ -369,8 +369,10 @@ def test_too_many_files_gets_400_problem(api, token, settings):
     "headers",
     [
         {"HTTP_AUTHORIZATION": "Bearer mck_000000000000_secret-part"},
-        {"HTTP_AUTHORIZATION": "api-key mck_000000000000_secret-part"},
         {"HTTP_X_API_KEY": "mck_000000000000_secret-part"},
+        {"HTTP_AUTHORIZATION": "mck_000000000000_secret-part"},
+        {"HTTP_AUTHORIZATION": "mck_000000000000_secret-part trailing"},
+        {"HTTP_AUTHORIZATION": "secret-part other"},
     ],
 )
 def test_wrong_key_header_names_the_right_one(token, headers):
@@ -407,3 +409,13 @@ def test_upper_case_token_id_reaches_the_token(api, token):
     assert lower.status_code == 409
     assert upper.status_code == 409
     assert upper.json()["detail"] == lower.json()["detail"]
+
+
+def test_key_scheme_is_case_insensitive(api, token):
+    key = api._credentials["HTTP_AUTHORIZATION"].partition(" ")[2]
+
+    response = APIClient().get(
+        _issue_url(token, "DEMO-1"), HTTP_AUTHORIZATION=f"API-KEY {key}"
+    )
+
+    assert response.status_code == 409
