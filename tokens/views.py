@@ -68,12 +68,16 @@ def token_list(request: HttpRequest) -> HttpResponse:
     )
 
 
-def _check_pasted_token(form: AccessTokenForm) -> tuple[bool, oauth.Site | None]:
-    """Check a valid form's pasted access token with Jira, if it has one.
+def _saveable(
+    request: HttpRequest, form: AccessTokenForm
+) -> tuple[bool, oauth.Site | None]:
+    """Return whether a posted token form may be saved, and its pasted token's site.
 
-    Returns whether the form may be saved and the Cloud site the token reaches. On
-    failure the reason becomes the access token field's error.
+    A pasted access token is checked with Jira first. When Jira rejects it, the
+    reason becomes the access token field's error and the form is not saved.
     """
+    if request.method != "POST" or not form.is_valid():
+        return False, None
     fields = form.to_fields()
     if not fields.access_token:
         return True, None
@@ -104,12 +108,8 @@ def token_create(request: HttpRequest) -> HttpResponse:
         application=application,
         initial={"callback_url": _default_callback_url(request)},
     )
-    passed, pasted_site = (
-        _check_pasted_token(form)
-        if request.method == "POST" and form.is_valid()
-        else (False, None)
-    )
-    if passed:
+    saveable, pasted_site = _saveable(request, form)
+    if saveable:
         token = services.token_create(
             tenant=request.membership.tenant,
             application=application,
@@ -144,12 +144,8 @@ def token_edit(request: HttpRequest, token_id: str) -> HttpResponse:
         application=token.application,
         instance=token,
     )
-    passed, pasted_site = (
-        _check_pasted_token(form)
-        if request.method == "POST" and form.is_valid()
-        else (False, None)
-    )
-    if passed:
+    saveable, pasted_site = _saveable(request, form)
+    if saveable:
         token = services.token_update(
             token=token,
             fields=form.to_fields(),
