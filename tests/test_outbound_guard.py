@@ -253,3 +253,15 @@ def test_jira_client_does_not_follow_redirects(redirector, watched_connects):
     assert answered.value.status == 302
     redirector_port = int(start.split(":")[2][:-1])
     assert [address[1] for address in watched_connects] == [redirector_port]
+
+
+def test_pasted_token_check_reports_redirect(redirector, watched_connects):
+    start = redirector("https://169.254.169.254/latest/meta-data/")
+
+    with pytest.raises(oauth.OAuthError, match="returned a redirect") as error:
+        oauth.data_center_check_access_token(start.rstrip("/"), "not-sent-anywhere-else")
+
+    assert error.value.status == 302
+    assert "not-sent-anywhere-else" not in str(error.value)
+    redirector_port = int(start.split(":")[2][:-1])
+    assert [address[1] for address in watched_connects] == [redirector_port]

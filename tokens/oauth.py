@@ -316,6 +316,12 @@ def _bearer_get(url: str, access_token: str, server: str) -> requests.Response:
             f"{server} returned HTTP {response.status_code}; try again later.",
             status=response.status_code,
         )
+    if 300 <= response.status_code < 400:
+        raise OAuthError(
+            f"{server} returned a redirect (HTTP {response.status_code}); check that "
+            "the address is the site's own https address.",
+            status=response.status_code,
+        )
     if response.status_code != 200:
         raise OAuthError(
             f"{server} rejected the access token (HTTP {response.status_code}).",
