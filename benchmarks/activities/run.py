@@ -292,28 +292,24 @@ def measure(stack: dict[str, str], args: argparse.Namespace) -> dict:
         directory = Path(folder)
         api_headers = {"Authorization": f"Api-Key {stack['api_key']}"}
         jira_headers = {"Authorization": f"Bearer {stack['bearer']}"}
-        targets = {
-            "Create Issue": {
-                "direct": (f"{jira}/issue",
-                           wrk_script(directory, "d1", "POST", jira_headers, JIRA_CREATE_BODY)),
-                "product": (f"{api}/issues",
-                            wrk_script(directory, "p1", "POST", api_headers, CREATE_BODY)),
-                "bare": (f"{bare}/issues",
-                         wrk_script(directory, "b1", "POST", {}, CREATE_BODY)),
-                "relay": (f"{bare}/relay/issues",
-                          wrk_script(directory, "r1", "POST", {}, JIRA_CREATE_BODY)),
-            },
-            "Get Issue Details": {
-                "direct": (f"{jira}/issue/DEMO-1",
-                           wrk_script(directory, "d2", "GET", jira_headers, None)),
-                "product": (f"{api}/issues/DEMO-1",
-                            wrk_script(directory, "p2", "GET", api_headers, None)),
-                "bare": (f"{bare}/issues/DEMO-1",
-                         wrk_script(directory, "b2", "GET", {}, None)),
-                "relay": (f"{bare}/relay/issues/DEMO-1",
-                          wrk_script(directory, "r2", "GET", {}, None)),
-            },
+        activities = {
+            # activity: method, Jira's path, the product's path, its body, Jira's body
+            "Create Issue": ("POST", "issue", "issues", CREATE_BODY, JIRA_CREATE_BODY),
+            "Get Issue Details": ("GET", "issue/DEMO-1", "issues/DEMO-1", None, None),
         }
+        targets = {}
+        for number, (activity, request) in enumerate(activities.items(), start=1):
+            method, jira_path, api_path, body, jira_body = request
+            targets[activity] = {
+                "direct": (f"{jira}/{jira_path}", wrk_script(
+                    directory, f"d{number}", method, jira_headers, jira_body)),
+                "product": (f"{api}/{api_path}", wrk_script(
+                    directory, f"p{number}", method, api_headers, body)),
+                "bare": (f"{bare}/{api_path}", wrk_script(
+                    directory, f"b{number}", method, {}, body)),
+                "relay": (f"{bare}/relay/{api_path}", wrk_script(
+                    directory, f"r{number}", method, {}, jira_body)),
+            }
         slices: dict[tuple, list[dict]] = {}
         for activity, by_target in targets.items():
             for url, script in by_target.values():
