@@ -79,7 +79,7 @@ def _from_upload_limit(exc: Exception) -> Response:
             title="The request body is too large",
             detail=(
                 f"The request body is over {settings.DATA_UPLOAD_MAX_MEMORY_SIZE} bytes, "
-                "the most read outside file uploads: shorten the text, and send files "
+                "the maximum outside file uploads. Shorten the text, and send files "
                 "to the attachments endpoint as multipart/form-data."
             ),
         )

@@ -29,13 +29,21 @@ register_converter(AnyCaseUUIDConverter, "any_case_uuid")
 _issue = "tokens/<any_case_uuid:token_id>/issues/<str:issue_key>"
 
 urlpatterns = [
-    path("tokens/<any_case_uuid:token_id>/issues", api.IssueCreateApi.as_view(), name="issue-create"),
+    path(
+        "tokens/<any_case_uuid:token_id>/issues",
+        api.IssueCreateApi.as_view(),
+        name="issue-create",
+    ),
     path(_issue, api.IssueDetailApi.as_view(), name="issue-detail"),
     path(f"{_issue}/assignee", api.AssigneeApi.as_view(), name="issue-assignee"),
     path(f"{_issue}/comments", api.CommentApi.as_view(), name="issue-comments"),
     path(f"{_issue}/attachments", api.AttachmentApi.as_view(), name="issue-attachments"),
     path(f"{_issue}/transitions", api.TransitionApi.as_view(), name="issue-transitions"),
-    path("tokens/<any_case_uuid:token_id>/projects", api.ProjectCreateApi.as_view(), name="project-create"),
+    path(
+        "tokens/<any_case_uuid:token_id>/projects",
+        api.ProjectCreateApi.as_view(),
+        name="project-create",
+    ),
     path(
         "tokens/<any_case_uuid:token_id>/capabilities",
         api.CapabilitiesApi.as_view(),

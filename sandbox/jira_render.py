@@ -55,6 +55,11 @@ def select_fields(parameter: str | None) -> list[str]:
     ]
 
 
+def expand_names(expand_parameter: str | None) -> set[str]:
+    """Return the names in an expand query parameter such as "names,renderedFields"."""
+    return {entry.strip() for entry in (expand_parameter or "").split(",")}
+
+
 def render_issue(
     api_url: ApiUrl,
     site: Site,
@@ -82,7 +87,7 @@ def render_issue(
         "fields": fields,
     }
 
-    expands = {entry.strip() for entry in (expand_parameter or "").split(",")}
+    expands = expand_names(expand_parameter)
     if "names" in expands:
         body["names"] = {name: FIELD_NAMES[name] for name in fields}
     if "renderedFields" in expands:

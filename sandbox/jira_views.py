@@ -26,6 +26,7 @@ from sandbox.jira_issues import (
     find_visible_issue,
 )
 from sandbox.jira_render import (
+    expand_names,
     render_attachment,
     render_comment,
     render_issue,
@@ -102,8 +103,7 @@ def get_issue_view(context: GatewayContext, issue_id_or_key: str) -> HttpRespons
         fields_parameter=context.request.GET.get("fields"),
         expand_parameter=context.request.GET.get("expand"),
     )
-    expands = (context.request.GET.get("expand") or "").split(",")
-    if "transitions" in (entry.strip() for entry in expands):
+    if "transitions" in expand_names(context.request.GET.get("expand")):
         # The same list as Get Transitions gives this user for this issue.
         _, transitions = jira_activities.list_transitions(
             context.site, context.user, issue.key, None
