@@ -106,6 +106,10 @@ def pasted_access_token_check(*, fields: "TokenFields") -> oauth.Site | None:
             oauth.data_center_check_access_token(fields.portal_url, fields.access_token)
             return None
         sites = oauth.accessible_resources(fields.access_token)
+    except oauth.TemporaryOAuthError as exc:
+        raise PastedTokenError(
+            f"{exc} Nothing was saved: save again when Jira can be reached."
+        ) from None
     except oauth.OAuthError as exc:
         raise PastedTokenError(
             f"{exc} Nothing was saved: paste a current access token, or clear the "

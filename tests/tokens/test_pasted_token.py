@@ -1,15 +1,19 @@
 """An access token pasted on the configuration screen is checked with Jira first."""
 
+import socket
+
 import pytest
 from django.urls import reverse
 
+from tests import factories
 from tests.activities.sandbox_tokens import (
     DEMO_SITE,
     cloud_token as make_cloud_token,
     connect_as,
     data_center_token,
 )
-from tokens.models import AccessToken, TokenStatus
+from tokens.models import AccessToken, Flavour, TokenStatus
+from tokens.services import PastedTokenError, pasted_access_token_check
 
 
 @pytest.fixture
@@ -107,3 +111,23 @@ def test_data_center_token_is_checked(
         rejected.context["form"].errors["access_token"][0]
     )
     assert not AccessToken.objects.filter(name="Pasted badly").exists()
+
+
+def test_unreachable_jira_saves_nothing(settings):
+    with socket.socket() as unused:
+        unused.bind(("127.0.0.1", 0))
+        port = unused.getsockname()[1]
+    settings.OUTBOUND_ALLOWED_HOSTS = [f"127.0.0.1:{port}"]
+    settings.JIRA_ALLOW_HTTP = True
+    fields = factories.token_fields(
+        flavour=Flavour.DATA_CENTER,
+        portal_url=f"http://127.0.0.1:{port}",
+        access_token="pasted-while-down",
+    )
+
+    with pytest.raises(PastedTokenError) as error:
+        pasted_access_token_check(fields=fields)
+
+    assert "Jira could not be reached" in str(error.value)
+    assert "save again when Jira can be reached" in str(error.value)
+    assert "pasted-while-down" not in str(error.value)
